@@ -1,0 +1,1 @@
+"""Forecourt back end: storage, ingestion, services and the HTTP API."""

@@ -1,0 +1,26 @@
+"""The ``forecourt`` command line (click)."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from backend.cli.db import db
+from backend.cli.demo import demo
+from backend.cli.imports import import_
+from backend.settings import Settings
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """Forecourt: vehicle recommendations from marketplace events."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    ctx.obj = Settings()
+
+
+main.add_command(db)
+main.add_command(import_)
+main.add_command(demo)

@@ -1,0 +1,82 @@
+"""``forecourt demo``: the main job on embedded defaults (this stage: store and import)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from sqlalchemy import text
+
+from backend.db import migrate
+from backend.db.engine import make_engine
+from backend.ingest import catalogues, pipeline, synthetic
+from backend.ingest.rejects import RejectLog
+from backend.ingest.sources import generic
+from backend.settings import Settings
+from models.schema import load_schema
+
+CATALOGUES = ("autoscout24-germany", "ebay-kleinanzeigen-autos-partial", "cars-com-used-cars")
+
+
+@click.command()
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), help="Real datasets (default: settings)."
+)
+@click.option("--users", default=2_000, show_default=True, help="Simulated users.")
+@click.option("--events", default=100_000, show_default=True, help="Simulated events.")
+@click.pass_obj
+def demo(settings: Settings, data_dir: Path | None, users: int, events: int) -> None:
+    """Create the database, import a catalogue and browsing events, and summarise the store."""
+    data_dir = data_dir or settings.data_dir
+    engine = make_engine(settings)
+    click.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
+    migrate.upgrade(engine)
+    schema = load_schema(settings.feature_schema)
+    work = settings.home / "demo"
+    work.mkdir(parents=True, exist_ok=True)
+
+    found = [data_dir / name for name in CATALOGUES if (data_dir / name).is_dir()]
+    with RejectLog(settings.rejects_dir / "demo.csv", echo=None) as rejects:
+        if found:
+            for folder in found:
+                file = catalogues.resolve_file(folder)
+                fmt = catalogues.detect(file)
+                rows = catalogues.FORMATS[fmt](file, schema=schema, usd_to_eur=settings.usd_to_eur)
+                stats = pipeline.import_vehicles(
+                    engine, rows, schema=schema, source=fmt, where=str(file), rejects=rejects
+                )
+                click.echo(f"{folder.name}: {stats.summary()}")
+        else:
+            click.echo(f"no catalogues under {data_dir}: generating a simulated catalogue")
+            file = work / "vehicles.csv"
+            synthetic.write_vehicles(file, 20_000)
+            stats = pipeline.import_vehicles(
+                engine,
+                generic.read_vehicles(file, schema=schema),
+                schema=schema,
+                source="simulated",
+                where=str(file),
+                rejects=rejects,
+            )
+            click.echo(f"simulated catalogue: {stats.summary()}")
+
+        # No public data set has real browsing on these listings, so the events are simulated.
+        with engine.connect() as conn:
+            ids = list(conn.execute(text("SELECT external_id FROM vehicles ORDER BY id")).scalars())
+        file = work / "events.csv"
+        synthetic.write_events(file, ids, users, events)
+        stats = pipeline.import_events(
+            engine, generic.read_events(file), where=str(file), rejects=rejects
+        )
+        click.echo(f"simulated browsing: {stats.summary()}")
+        if rejects.rows_rejected or rejects.fields_dropped:
+            click.echo(
+                f"{rejects.rows_rejected} rows rejected, {rejects.fields_dropped} fields dropped:"
+                f" see {rejects.path}"
+            )
+
+    with engine.connect() as conn:
+        for table in ("users", "vehicles", "vehicle_versions", "events"):
+            count = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            click.echo(f"{table:>17}: {count:,}")
+    click.echo("next stages (profiles, training, Milvus, API) arrive with their issues")

@@ -1,0 +1,142 @@
+"""``forecourt import``: catalogues, users, events and whole datasets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from backend.db.engine import make_engine
+from backend.ingest import catalogues, pipeline
+from backend.ingest.datasets import DATASETS, DatasetConflict, import_dataset
+from backend.ingest.pipeline import ImportStats
+from backend.ingest.reader import FormatError
+from backend.ingest.rejects import RejectLog
+from backend.ingest.sources import generic
+from backend.settings import Settings
+from models.schema import SchemaError, load_schema
+
+REJECTS_HELP = "CSV file listing every rejected row (default: under FORECOURT_HOME/rejects/)."
+
+
+def _rejects_path(settings: Settings, given: Path | None, what: str) -> Path:
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    return given or settings.rejects_dir / f"{stamp}-{what}.csv"
+
+
+@contextmanager
+def _reported(path: Path) -> Iterator[RejectLog]:
+    """Turn file-level problems into a clean CLI error and print where rejects went."""
+    try:
+        with RejectLog(path) as rejects:
+            yield rejects
+    except (FormatError, SchemaError, DatasetConflict) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if rejects.rows_rejected or rejects.fields_dropped:
+        click.echo(f"rejects written to {path}", err=True)
+
+
+def _print(stats: list[ImportStats]) -> None:
+    for s in stats:
+        click.echo(s.summary())
+
+
+def _schema(settings: Settings, name: str | None):
+    try:
+        return load_schema(name or settings.feature_schema)
+    except SchemaError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+path_arg = click.argument("path", type=click.Path(path_type=Path))
+rejects_opt = click.option("--rejects", type=click.Path(path_type=Path), help=REJECTS_HELP)
+schema_opt = click.option("--schema", help="Feature schema name or TOML file (default: settings).")
+
+
+@click.group("import")
+def import_() -> None:
+    """Load files into the database (streaming, COPY, idempotent)."""
+
+
+@import_.command()
+@path_arg
+@click.option(
+    "--format", "fmt", type=click.Choice(sorted(catalogues.FORMATS)), help="Default: from header."
+)
+@schema_opt
+@rejects_opt
+@click.pass_obj
+def vehicles(
+    settings: Settings, path: Path, fmt: str | None, schema: str | None, rejects: Path | None
+) -> None:
+    """Import a vehicle catalogue CSV (or a folder holding one)."""
+    feature_schema = _schema(settings, schema)
+    with _reported(_rejects_path(settings, rejects, "vehicles")) as log:
+        file = catalogues.resolve_file(path)
+        fmt = fmt or catalogues.detect(file)
+        read: Callable[..., Iterator] = catalogues.FORMATS[fmt]
+        rows = read(file, schema=feature_schema, usd_to_eur=settings.usd_to_eur)
+        stats = pipeline.import_vehicles(
+            make_engine(settings),
+            rows,
+            schema=feature_schema,
+            source=fmt,
+            where=str(file),
+            rejects=log,
+            batch_rows=settings.import_batch_rows,
+        )
+    _print([stats])
+
+
+@import_.command()
+@path_arg
+@schema_opt
+@rejects_opt
+@click.pass_obj
+def users(settings: Settings, path: Path, schema: str | None, rejects: Path | None) -> None:
+    """Import users with their attributes (generic CSV: user_id + user feature columns)."""
+    feature_schema = _schema(settings, schema)
+    with _reported(_rejects_path(settings, rejects, "users")) as log:
+        stats = pipeline.import_users(
+            make_engine(settings),
+            generic.read_users(path, schema=feature_schema),
+            schema=feature_schema,
+            where=str(path),
+            rejects=log,
+            batch_rows=settings.import_batch_rows,
+        )
+    _print([stats])
+
+
+@import_.command()
+@path_arg
+@rejects_opt
+@click.pass_obj
+def events(settings: Settings, path: Path, rejects: Path | None) -> None:
+    """Import interaction events (generic CSV); replaying a file adds nothing."""
+    with _reported(_rejects_path(settings, rejects, "events")) as log:
+        stats = pipeline.import_events(
+            make_engine(settings),
+            generic.read_events(path),
+            where=str(path),
+            rejects=log,
+            batch_rows=settings.import_batch_rows,
+        )
+    _print([stats])
+
+
+@import_.command()
+@click.argument("name", type=click.Choice(DATASETS))
+@path_arg
+@rejects_opt
+@click.pass_obj
+def dataset(settings: Settings, name: str, path: Path, rejects: Path | None) -> None:
+    """Import a whole evaluation dataset (items, users, events) from its folder."""
+    with _reported(_rejects_path(settings, rejects, name)) as log:
+        stats = import_dataset(
+            make_engine(settings), name, path, log, batch_rows=settings.import_batch_rows
+        )
+    _print(stats)

@@ -1,0 +1,1 @@
+"""PostgreSQL storage: typed tables, engine/session helpers, bulk loaders."""

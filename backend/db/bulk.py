@@ -1,0 +1,184 @@
+"""Bulk writes through PostgreSQL COPY into temp staging tables, then set-based merges.
+
+Each ``write_*`` call handles one batch in one transaction, so an interrupted import keeps
+every finished batch and a re-run skips what is already there.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import psycopg
+
+from backend.ingest.records import EventRow, UserRow, VehicleRow
+
+
+@dataclass
+class BatchResult:
+    loaded: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    unknown: list[tuple[int, str, str]] | None = None  # (line, field, value) that had no match
+
+
+def _dumps(obj: object) -> str:
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False)
+
+
+VEHICLE_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS stage_vehicles (
+    line bigint, external_id text, source text, title text, status text,
+    features jsonb, listed_at timestamptz, observed_at timestamptz
+) ON COMMIT DELETE ROWS
+"""
+
+VEHICLE_MERGE = [
+    # Within one batch the last row for a vehicle wins (an export may list a change twice).
+    """DELETE FROM stage_vehicles s USING stage_vehicles t
+       WHERE s.external_id = t.external_id AND s.line < t.line""",
+    """CREATE TEMP TABLE IF NOT EXISTS stage_changes (
+           id bigint, features jsonb, at timestamptz, features_changed boolean
+       ) ON COMMIT DELETE ROWS""",
+    # Existing vehicles whose state differs; computed before new ones are inserted.
+    """INSERT INTO stage_changes
+       SELECT v.id, s.features,
+              greatest(coalesce(s.observed_at, now()), cur.valid_from),
+              v.features IS DISTINCT FROM s.features
+       FROM stage_vehicles s
+       JOIN vehicles v ON v.external_id = s.external_id
+       LEFT JOIN vehicle_versions cur ON cur.vehicle_id = v.id AND cur.valid_to IS NULL
+       WHERE v.features IS DISTINCT FROM s.features
+          OR v.status::text <> s.status
+          OR v.title IS DISTINCT FROM s.title""",
+    """UPDATE vehicles v SET features = s.features, status = s.status::vehicle_status,
+              title = s.title, updated_at = c.at
+       FROM stage_changes c, stage_vehicles s
+       WHERE v.id = c.id AND s.external_id = v.external_id""",
+    # A feature change closes the current version and opens a new one at the observed time.
+    """UPDATE vehicle_versions vv SET valid_to = c.at
+       FROM stage_changes c
+       WHERE vv.vehicle_id = c.id AND vv.valid_to IS NULL AND c.features_changed""",
+    """INSERT INTO vehicle_versions (vehicle_id, features, valid_from)
+       SELECT id, features, at FROM stage_changes WHERE features_changed""",
+]
+
+VEHICLE_INSERT = """
+WITH new AS (
+    INSERT INTO vehicles (external_id, source, title, status, features, listed_at, updated_at)
+    SELECT s.external_id, s.source, s.title, s.status::vehicle_status, s.features, s.listed_at,
+           coalesce(s.observed_at, now())
+    FROM stage_vehicles s
+    WHERE NOT EXISTS (SELECT 1 FROM vehicles v WHERE v.external_id = s.external_id)
+    RETURNING id, features, listed_at
+)
+INSERT INTO vehicle_versions (vehicle_id, features, valid_from)
+SELECT id, features, listed_at FROM new
+"""
+
+
+def write_vehicles(
+    conn: psycopg.Connection, source: str, rows: Sequence[VehicleRow]
+) -> BatchResult:
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(VEHICLE_STAGE)
+        with cur.copy(
+            "COPY stage_vehicles (line, external_id, source, title, status, features,"
+            " listed_at, observed_at) FROM STDIN"
+        ) as copy:
+            for r in rows:
+                copy.write_row(
+                    (r.line, r.external_id, source, r.title, r.status, _dumps(r.features),
+                     r.listed_at, r.observed_at)
+                )  # fmt: skip
+        cur.execute(VEHICLE_MERGE[0])
+        duplicates = cur.rowcount
+        for sql in VEHICLE_MERGE[1:3]:
+            cur.execute(sql)
+        updated = cur.rowcount
+        for sql in VEHICLE_MERGE[3:]:
+            cur.execute(sql)
+        cur.execute(VEHICLE_INSERT)
+        loaded = cur.rowcount
+        staged = len(rows) - duplicates
+        return BatchResult(loaded, updated, staged - loaded - updated, duplicates)
+
+
+USER_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS stage_users (line bigint, external_id text, attributes jsonb)
+ON COMMIT DELETE ROWS
+"""
+
+
+def write_users(conn: psycopg.Connection, rows: Sequence[UserRow]) -> BatchResult:
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(USER_STAGE)
+        with cur.copy("COPY stage_users (line, external_id, attributes) FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row((r.line, r.external_id, _dumps(r.attributes)))
+        cur.execute(
+            """DELETE FROM stage_users s USING stage_users t
+               WHERE s.external_id = t.external_id AND s.line < t.line"""
+        )
+        duplicates = cur.rowcount
+        cur.execute(
+            """UPDATE users u SET attributes = s.attributes, updated_at = now()
+               FROM stage_users s
+               WHERE u.external_id = s.external_id AND u.attributes IS DISTINCT FROM s.attributes"""
+        )
+        updated = cur.rowcount
+        cur.execute(
+            """INSERT INTO users (external_id, attributes)
+               SELECT external_id, attributes FROM stage_users
+               ON CONFLICT (external_id) DO NOTHING"""
+        )
+        loaded = cur.rowcount
+        return BatchResult(loaded, updated, len(rows) - duplicates - loaded - updated, duplicates)
+
+
+EVENT_STAGE = """
+CREATE TEMP TABLE IF NOT EXISTS stage_events (
+    line bigint, key text, user_ext text, vehicle_ext text, type text,
+    occurred_at timestamptz, value float8
+) ON COMMIT DELETE ROWS
+"""
+EVENT_TYPES = ["int8", "text", "text", "text", "text", "timestamptz", "float8"]
+
+
+def write_events(conn: psycopg.Connection, rows: Sequence[EventRow]) -> BatchResult:
+    """Insert events, creating users seen for the first time; unknown vehicles are reported."""
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(EVENT_STAGE)
+        with cur.copy(
+            "COPY stage_events (line, key, user_ext, vehicle_ext, type, occurred_at, value)"
+            " FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(EVENT_TYPES)
+            for r in rows:
+                copy.write_row((r.line, r.key, r.user, r.vehicle, r.type, r.occurred_at, r.value))
+        cur.execute(
+            """DELETE FROM stage_events s
+               WHERE NOT EXISTS (SELECT 1 FROM vehicles v WHERE v.external_id = s.vehicle_ext)
+               RETURNING line, vehicle_ext"""
+        )
+        unknown = [(line, "vehicle_id", ext) for line, ext in cur.fetchall()]
+        cur.execute(
+            """INSERT INTO users (external_id)
+               SELECT DISTINCT user_ext FROM stage_events
+               ON CONFLICT (external_id) DO NOTHING"""
+        )
+        cur.execute(
+            """INSERT INTO events (user_id, vehicle_id, type, occurred_at, value, idempotency_key)
+               SELECT u.id, v.id, s.type::event_type, s.occurred_at, s.value, s.key
+               FROM stage_events s
+               JOIN users u ON u.external_id = s.user_ext
+               JOIN vehicles v ON v.external_id = s.vehicle_ext
+               ORDER BY u.id, s.occurred_at  -- index locality: clearly faster than file order
+               ON CONFLICT (idempotency_key) DO NOTHING"""
+        )
+        loaded = cur.rowcount
+        return BatchResult(
+            loaded=loaded, duplicates=len(rows) - len(unknown) - loaded, unknown=unknown
+        )

@@ -1,0 +1,50 @@
+"""Engine construction. The embedded PostgreSQL starts only when an engine is asked for."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Engine, create_engine, make_url, text
+
+from backend.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _sqlalchemy_url(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
+
+
+def start_embedded(settings: Settings) -> str:
+    """Start (or reuse) the embedded PostgreSQL 16 and return a URL to Forecourt's database."""
+    import pgserver  # heavy import, only when embedded mode is actually used
+
+    pgdata = settings.embedded_pgdata.resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None keeps the server running after this process exits, so the next
+    # command (and the API later) finds it warm instead of paying start-up again.
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    name = settings.embedded_database
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}';")
+    if "1 row" not in exists:
+        server.psql(f'CREATE DATABASE "{name}";')
+        log.info("created embedded database %s under %s", name, pgdata)
+    return server.get_uri(name)
+
+
+def database_url(settings: Settings) -> str:
+    """The SQLAlchemy URL for the configured database, starting the embedded one if unset."""
+    raw = settings.database_url or start_embedded(settings)
+    return _sqlalchemy_url(raw)
+
+
+def make_engine(settings: Settings, **kwargs: object) -> Engine:
+    return create_engine(database_url(settings), pool_pre_ping=True, **kwargs)
+
+
+def ping(engine: Engine) -> str:
+    with engine.connect() as conn:
+        return str(conn.execute(text("SELECT version()")).scalar_one())

@@ -1,0 +1,46 @@
+"""The one typed settings object. Built once at the edge (CLI, app factory) and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every knob, read from ``FORECOURT_*`` environment variables (or ``.env``).
+
+    An unset service URL means "embedded": PostgreSQL via pgserver under ``home``,
+    Milvus Lite under ``home``, Celery tasks run in-process.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="FORECOURT_", env_file=".env", extra="ignore")
+
+    home: Path = Field(Path("var"), description="Directory for embedded services and artefacts")
+    database_url: str | None = Field(None, description="PostgreSQL URL; unset = embedded pgserver")
+    embedded_database: str = Field(
+        "forecourt",
+        pattern=r"^[a-z_][a-z0-9_]*$",
+        description="Database name on the embedded server",
+    )
+    milvus_uri: str | None = Field(None, description="Milvus URI; unset = Milvus Lite file")
+    broker_url: str | None = Field(None, description="Celery broker; unset = tasks in-process")
+    feature_schema: str = Field(
+        "vehicles", description="Built-in feature schema name or path to a TOML schema file"
+    )
+    data_dir: Path = Field(
+        REPO_ROOT.parent / "shared" / "data", description="Where the real datasets live"
+    )
+    import_batch_rows: int = Field(100_000, gt=0, description="Rows per COPY batch on import")
+    usd_to_eur: float = Field(0.92, gt=0, description="Rate for catalogues priced in USD")
+
+    @property
+    def embedded_pgdata(self) -> Path:
+        return self.home / "postgres"
+
+    @property
+    def rejects_dir(self) -> Path:
+        return self.home / "rejects"

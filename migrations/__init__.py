@@ -1,0 +1,1 @@
+"""Alembic migrations for Forecourt's PostgreSQL schema (run with ``forecourt db upgrade``)."""

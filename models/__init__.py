@@ -1,0 +1,1 @@
+"""Pure ML for Forecourt (numpy/torch only): feature schema, profiles, networks, training."""
