@@ -36,7 +36,7 @@ def demo(settings: Settings, data_dir: Path | None, users: int, events: int) -> 
     work.mkdir(parents=True, exist_ok=True)
 
     found = [data_dir / name for name in CATALOGUES if (data_dir / name).is_dir()]
-    with RejectLog(settings.rejects_dir / "demo.csv", echo=None) as rejects:
+    with RejectLog(settings.rejects_dir / "demo.csv", echo=False) as rejects:
         if found:
             for folder in found:
                 file = catalogues.resolve_file(folder)

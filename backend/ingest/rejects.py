@@ -16,7 +16,7 @@ MAX_ECHO = 20  # stderr shows the first few; the file has all of them
 
 
 class RejectLog:
-    def __init__(self, path: Path | None, echo: TextIO | None = sys.stderr) -> None:
+    def __init__(self, path: Path | None, echo: bool = True) -> None:
         self.path = path
         self.echo = echo
         self.rows_rejected = 0
@@ -38,12 +38,12 @@ class RejectLog:
         else:
             self.fields_dropped += 1
         self.reasons[f"{reject.field}: {reject.action}"] += 1
-        if self.echo is not None and self._echoed < MAX_ECHO:
+        if self.echo and self._echoed < MAX_ECHO:
             self._echoed += 1
             tqdm.write(
                 f"{reject.path}:{reject.line}: {reject.field}={reject.value!r}: "
                 f"{reject.reason} ({reject.action})",
-                file=self.echo,
+                file=sys.stderr,
             )
         if self.path is not None:
             if self._writer is None:
@@ -68,7 +68,7 @@ class RejectLog:
         if self._fh is not None:
             self._fh.close()
             self._fh = None
-        if self.echo is not None and self._echoed < self.rows_rejected + self.fields_dropped:
+        if self.echo and self._echoed < self.rows_rejected + self.fields_dropped:
             hidden = self.rows_rejected + self.fields_dropped - self._echoed
             where = f"; all in {self.path}" if self.path else ""
-            tqdm.write(f"... {hidden} more not shown{where}", file=self.echo)
+            tqdm.write(f"... {hidden} more not shown{where}", file=sys.stderr)
