@@ -16,6 +16,7 @@ PLACEHOLDERS = frozenset(
 )
 
 _NUMBER = re.compile(r"[-+]?\d[\d,]*(?:\.\d+)?")
+_UNIX = re.compile(r"\d{9,11}(?:\.\d+)?")
 
 
 def latin1_fallback(error: UnicodeDecodeError) -> tuple[str, int]:
@@ -79,13 +80,18 @@ def horsepower_from_engine(raw: str) -> float | None:
 
 def parse_timestamp(raw: str) -> datetime:
     """ISO 8601 (naive means UTC) or unix seconds, to an aware UTC datetime."""
-    text = raw.strip()
-    if re.fullmatch(r"\d{9,11}(?:\.\d+)?", text):
-        return datetime.fromtimestamp(float(text), tz=UTC)
     try:
-        stamp = datetime.fromisoformat(text)
+        stamp = datetime.fromisoformat(raw)  # the common case first: it is on the import hot path
     except ValueError:
-        raise ValueError(f"not an ISO 8601 time or unix seconds: {raw!r}") from None
+        text = raw.strip()
+        if _UNIX.fullmatch(text):
+            return datetime.fromtimestamp(float(text), tz=UTC)
+        try:
+            stamp = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(f"not an ISO 8601 time or unix seconds: {raw!r}") from None
+    if stamp.tzinfo is UTC:
+        return stamp
     return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -61,6 +63,61 @@ def _issue_rejects(path: str, line: int, issues: Sequence[FieldIssue]) -> list[R
     ]
 
 
+RETRYABLE = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
+
+
+class _Writers:
+    """Batches go to ``n`` threads, each with its own connection, and come back in order.
+
+    PostgreSQL merges batches while this thread parses the next ones (psycopg releases the
+    GIL while it waits). Row order matters for vehicles and users (a later row is a later
+    state), so they use one writer; events are keyed and may be written concurrently.
+    """
+
+    def __init__(self, engine: Engine, write: Callable, n: int) -> None:
+        self._engine, self._write, self._n = engine, write, n
+        self._local = threading.local()
+        self._connections: list = []
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="copy")
+        self._pending: deque[Future[bulk.BatchResult]] = deque()
+
+    def _connection(self) -> psycopg.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            raw = self._engine.raw_connection()
+            with self._lock:
+                self._connections.append(raw)
+            conn = self._local.conn = raw.driver_connection
+            conn.commit()  # leave SQLAlchemy's implicit transaction; batches own theirs
+        return conn
+
+    def _run(self, batch: list) -> bulk.BatchResult:
+        conn = self._connection()
+        for attempt in range(3):
+            try:
+                return self._write(conn, batch)
+            except RETRYABLE:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def submit(self, batch: list) -> Iterator[bulk.BatchResult]:
+        """Queue a batch; yield results of earlier batches once ``n`` are in flight."""
+        self._pending.append(self._pool.submit(self._run, batch))
+        while len(self._pending) > self._n:
+            yield self._pending.popleft().result()
+
+    def drain(self) -> Iterator[bulk.BatchResult]:
+        while self._pending:
+            yield self._pending.popleft().result()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        for raw in self._connections:
+            raw.close()
+
+
 def _run(
     what: str,
     rows: Iterable[Row | Reject],
@@ -70,31 +127,23 @@ def _run(
     rejects: RejectLog,
     batch_rows: int,
     where: str,
+    writers: int = 1,
 ) -> ImportStats:
     stats = ImportStats(what)
     started = time.perf_counter()
     rejected_before, dropped_before = rejects.rows_rejected, rejects.fields_dropped
-    raw = engine.raw_connection()
-    # One writer thread: PostgreSQL merges batch n while this thread parses batch n+1
-    # (psycopg releases the GIL while it waits on the server).
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copy")
-    pending: Future[bulk.BatchResult] | None = None
+    pool = _Writers(engine, write, writers)
 
-    def collect() -> None:
-        nonlocal pending
-        if pending is None:
-            return
-        result, pending = pending.result(), None
-        stats.loaded += result.loaded
-        stats.updated += result.updated
-        stats.unchanged += result.unchanged
-        stats.duplicates += result.duplicates
-        for line, fld, value in result.unknown or ():
-            rejects.add(Reject(where, line, fld, value, f"unknown {fld.removesuffix('_id')}"))
+    def collect(results: Iterable[bulk.BatchResult]) -> None:
+        for result in results:
+            stats.loaded += result.loaded
+            stats.updated += result.updated
+            stats.unchanged += result.unchanged
+            stats.duplicates += result.duplicates
+            for line, fld, value in result.unknown or ():
+                rejects.add(Reject(where, line, fld, value, f"unknown {fld.removesuffix('_id')}"))
 
     try:
-        conn: psycopg.Connection = raw.driver_connection  # type: ignore[assignment]
-        conn.commit()  # leave SQLAlchemy's implicit transaction; batches own theirs
         batch: list[Row] = []
         for row in rows:
             stats.read += 1
@@ -106,16 +155,13 @@ def _run(
                 continue
             batch.append(accepted)
             if len(batch) >= batch_rows:
-                collect()
-                pending = writer.submit(write, conn, batch)
+                collect(pool.submit(batch))
                 batch = []
-        collect()
         if batch:
-            pending = writer.submit(write, conn, batch)
-            collect()
+            collect(pool.submit(batch))
+        collect(pool.drain())
     finally:
-        writer.shutdown(wait=True)
-        raw.close()
+        pool.close()
     stats.rejected = rejects.rows_rejected - rejected_before
     stats.fields_dropped = rejects.fields_dropped - dropped_before
     stats.reasons = dict(rejects.reasons)
@@ -182,5 +228,8 @@ def import_events(
     where: str,
     rejects: RejectLog,
     batch_rows: int = 100_000,
+    writers: int = 2,
 ) -> ImportStats:
-    return _run("events", rows, lambda r: r, bulk.write_events, engine, rejects, batch_rows, where)
+    """Events are keyed, so batches may be written by several connections at once."""
+    write = bulk.EventWriter()
+    return _run("events", rows, lambda r: r, write, engine, rejects, batch_rows, where, writers)

@@ -112,8 +112,10 @@ def read_users(path: Path, *, schema: FeatureSchema, **_: object) -> Iterator[Us
         yield UserRow(line=line, external_id=user_id, attributes=attributes, issues=issues)
 
 
-def read_events(path: Path, **_: object) -> Iterator[EventRow | Reject]:
-    rows = read_rows(path, desc="events")
+def read_events(
+    path: Path, *, progress: bool | None = None, **_: object
+) -> Iterator[EventRow | Reject]:
+    rows = read_rows(path, desc="events", progress=progress)
     _, header = next(rows, (1, []))
     _check_columns(path, header, EVENT_COLUMNS)
     col = header_index(path, header, ("user_id", "vehicle_id", "type", "occurred_at"))

@@ -1,0 +1,1 @@
+"""Celery worker and beat (arrive with the workers issue); tasks will be thin wrappers over jobs."""
