@@ -182,33 +182,37 @@ class EventWriter:
     """
 
     def __init__(self) -> None:
+        # Only ids known to be committed: a batch adds what it learned after its commit, so a
+        # rolled-back batch (a deadlock between writers, say) cannot leave ids that never were.
         self.vehicles: dict[str, int] = {}
         self.users: dict[str, int] = {}
 
-    def _resolve(self, cur: psycopg.Cursor, table: str, wanted: set[str], create: bool) -> None:
-        cache = self.vehicles if table == "vehicles" else self.users
-        missing = sorted(wanted - cache.keys())
-        if not missing:
-            return
-        if create:
-            # Sorted, so that concurrent writers take new index entries in one order.
+    @staticmethod
+    def _ids(
+        cur: psycopg.Cursor, table: str, cache: dict[str, int], wanted: set[str], create: bool
+    ) -> dict[str, int]:
+        found = {k: cache[k] for k in wanted if k in cache}
+        missing = sorted(wanted - found.keys())
+        if missing:
+            if create:
+                # Sorted, so that concurrent writers take new index entries in one order.
+                cur.execute(
+                    "INSERT INTO users (external_id) SELECT unnest(%s::text[]) ORDER BY 1"
+                    " ON CONFLICT (external_id) DO NOTHING",
+                    (missing,),
+                )
             cur.execute(
-                "INSERT INTO users (external_id) SELECT unnest(%s::text[]) ORDER BY 1"
-                " ON CONFLICT (external_id) DO NOTHING",
-                (missing,),
+                f"SELECT external_id, id FROM {table} WHERE external_id = ANY(%s)", (missing,)
             )
-        cur.execute(f"SELECT external_id, id FROM {table} WHERE external_id = ANY(%s)", (missing,))
-        cache.update(cur.fetchall())
+            found.update(cur.fetchall())
+        return found
 
     def __call__(self, conn: psycopg.Connection, rows: Sequence[EventRow]) -> BatchResult:
         with conn.transaction(), conn.cursor() as cur:
-            self._resolve(cur, "vehicles", {r.vehicle for r in rows}, create=False)
-            unknown = [
-                (r.line, "vehicle_id", r.vehicle) for r in rows if r.vehicle not in self.vehicles
-            ]
-            skip = {line for line, _, _ in unknown}
-            known = [r for r in rows if r.line not in skip]
-            self._resolve(cur, "users", {r.user for r in known}, create=True)
+            vehicles = self._ids(cur, "vehicles", self.vehicles, {r.vehicle for r in rows}, False)
+            known = [r for r in rows if r.vehicle in vehicles]
+            unknown = [(r.line, "vehicle_id", r.vehicle) for r in rows if r.vehicle not in vehicles]
+            users = self._ids(cur, "users", self.users, {r.user for r in known}, True)
             seen: set[str] = set()
             fresh = []
             for r in known:
@@ -216,25 +220,15 @@ class EventWriter:
                     seen.add(r.key)
                     fresh.append(r)
             try:
-                with (
-                    conn.transaction(),
-                    cur.copy(EVENT_COPY) as copy,
-                ):
+                with conn.transaction(), cur.copy(EVENT_COPY) as copy:
                     # An enum's binary form is its label, so the label goes as text.
                     copy.set_types(["int8", "int8", "text", "timestamptz", "float8", "text"])
-                    users, vehicles = self.users, self.vehicles
                     for r in fresh:
-                        copy.write_row(
-                            (
-                                users[r.user],
-                                vehicles[r.vehicle],
-                                r.type,
-                                r.occurred_at,
-                                r.value,
-                                r.key,
-                            )
-                        )
+                        row = (users[r.user], vehicles[r.vehicle], r.type, r.occurred_at)
+                        copy.write_row((*row, r.value, r.key))
                 loaded = len(fresh)
             except psycopg.errors.UniqueViolation:
                 loaded = _write_events_merged(cur, known)
+        self.vehicles.update(vehicles)
+        self.users.update(users)
         return BatchResult(loaded=loaded, duplicates=len(known) - loaded, unknown=unknown)

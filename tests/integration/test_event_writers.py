@@ -71,6 +71,13 @@ def test_concurrent_writers_with_shuffled_replays(engine: Engine) -> None:
     assert len(_stored(engine)) == 2_000
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM users")).scalar_one() == 37
+        dangling = conn.execute(
+            text(
+                "SELECT count(*) FROM events e WHERE NOT EXISTS"
+                " (SELECT 1 FROM users u WHERE u.id = e.user_id)"
+            )
+        )
+        assert dangling.scalar_one() == 0
     # A full replay with several writers adds nothing.
     again = _load(engine, _events(keys), batch=97, writers=3)
     assert (again.loaded, again.duplicates) == (0, 2_700)
