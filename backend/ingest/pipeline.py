@@ -8,7 +8,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy import Engine
@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from backend.db import bulk
 from backend.ingest.records import EventRow, Reject, UserRow, VehicleRow
 from backend.ingest.rejects import RejectLog
-from models.schema import FeatureSchema, FieldIssue
+from models.schema import Feature, FeatureSchema, FieldIssue, Validated
 
 Row = TypeVar("Row", VehicleRow, UserRow, EventRow)
 
@@ -169,6 +169,26 @@ def _run(
     return stats
 
 
+def _checker(
+    validate: Callable[[dict[str, Any]], Validated],
+    features: tuple[Feature, ...],
+    where: str,
+    rejects: RejectLog,
+) -> Callable[[dict[str, Any], list[FieldIssue], int], dict[str, Any] | None]:
+    """Schema validation plus parse issues -> clean features, or None when the row is rejected;
+    every issue goes to the reject log."""
+    required = {f.name for f in features if f.required}
+
+    def check(raw: dict[str, Any], parsed: list[FieldIssue], line: int) -> dict[str, Any] | None:
+        checked = validate(raw)
+        issues = _combine(parsed, checked.issues, required)
+        for reject in _issue_rejects(where, line, issues):
+            rejects.add(reject)
+        return None if any(i.fatal for i in issues) else checked.features
+
+    return check
+
+
 def import_vehicles(
     engine: Engine,
     rows: Iterable[VehicleRow | Reject],
@@ -179,16 +199,13 @@ def import_vehicles(
     rejects: RejectLog,
     batch_rows: int = 100_000,
 ) -> ImportStats:
-    required = {f.name for f in schema.item_features if f.required}
+    check = _checker(schema.validate_item, schema.item_features, where, rejects)
 
     def accept(row: VehicleRow) -> VehicleRow | None:
-        checked = schema.validate_item(row.features)
-        issues = _combine(row.issues, checked.issues, required)
-        for reject in _issue_rejects(where, row.line, issues):
-            rejects.add(reject)
-        if any(i.fatal for i in issues):
+        clean = check(row.features, row.issues, row.line)
+        if clean is None:
             return None
-        row.features = checked.features
+        row.features = clean
         return row
 
     def write(conn: psycopg.Connection, batch: list[VehicleRow]) -> bulk.BatchResult:
@@ -206,16 +223,13 @@ def import_users(
     rejects: RejectLog,
     batch_rows: int = 100_000,
 ) -> ImportStats:
-    required = {f.name for f in schema.user_features if f.required}
+    check = _checker(schema.validate_user, schema.user_features, where, rejects)
 
     def accept(row: UserRow) -> UserRow | None:
-        checked = schema.validate_user(row.attributes)
-        issues = _combine(row.issues, checked.issues, required)
-        for reject in _issue_rejects(where, row.line, issues):
-            rejects.add(reject)
-        if any(i.fatal for i in issues):
+        clean = check(row.attributes, row.issues, row.line)
+        if clean is None:
             return None
-        row.attributes = checked.features
+        row.attributes = clean
         return row
 
     return _run("users", rows, accept, bulk.write_users, engine, rejects, batch_rows, where)

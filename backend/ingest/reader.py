@@ -10,6 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from backend.ingest import parsing  # noqa: F401 - registers the "forecourt-latin1" error handler
+from backend.ingest.records import Reject
 
 
 class FormatError(ValueError):
@@ -85,3 +86,44 @@ def header_index(
     if missing:
         raise FormatError(path, 1, ", ".join(missing), f"missing column(s); header is {names}")
     return index
+
+
+def header_row(
+    path: Path, rows: Iterator[tuple[int, list[str]]], allowed: Sequence[str] | None = None
+) -> list[str]:
+    """The first row, which must be a header; with ``allowed``, unknown columns are an error."""
+    first = next(rows, None)
+    if first is None or not any(cell.strip() for cell in first[1]):
+        raise FormatError(path, 1, None, "empty file: expected a header row")
+    header = first[1]
+    if allowed is not None:
+        unknown = [h for h in header if h.strip().lstrip("\ufeff") not in allowed]
+        if unknown:
+            raise FormatError(
+                path, 1, ", ".join(unknown), f"unknown column(s); allowed: {', '.join(allowed)}"
+            )
+    return header
+
+
+def records(
+    path: Path,
+    columns: Sequence[str],
+    *,
+    encoding: str = "utf-8",
+    delimiter: str = ",",
+    desc: str | None = None,
+    aliases: dict[str, str] | None = None,
+    allowed: Sequence[str] | None = None,
+) -> Iterator[tuple[int, int, dict[str, str]] | Reject]:
+    """(row number, line, {column: cell}) per data row of a CSV with a header; a row with the
+    wrong number of cells becomes a Reject. ``columns`` must be present; with ``allowed`` set,
+    any other column is a FormatError (a misspelt feature would otherwise vanish)."""
+    rows = read_rows(path, encoding=encoding, delimiter=delimiter, desc=desc)
+    header = header_row(path, rows, allowed)
+    col = header_index(path, header, columns, aliases)
+    width = len(header)
+    for n, (line, cells) in enumerate(rows, start=1):
+        if len(cells) != width:
+            yield Reject(str(path), line, "*", len(cells), f"expected {width} cells")
+            continue
+        yield n, line, {name: cells[i] for name, i in col.items()}

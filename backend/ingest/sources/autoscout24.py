@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from backend.ingest.parsing import KW_PER_PS, parse_int, parse_number
-from backend.ingest.reader import header_index, read_rows
+from backend.ingest.reader import records
 from backend.ingest.records import Reject, VehicleRow
 from backend.ingest.sources.vocab import FUEL, GEARBOX, lookup, make_and_model, put
 
@@ -15,14 +15,12 @@ COLUMNS = ("mileage", "make", "model", "fuel", "gear", "offerType", "price", "hp
 
 
 def read(path: Path, **_: object) -> Iterator[VehicleRow | Reject]:
-    rows = read_rows(path, desc=NAME)
-    _, header = next(rows)
-    col = header_index(path, header, COLUMNS)
-    for n, (line, cells) in enumerate(rows, start=1):
-        if len(cells) != len(header):
-            yield Reject(str(path), line, "*", len(cells), f"expected {len(header)} cells")
+    for record in records(path, COLUMNS, desc=NAME):
+        if isinstance(record, Reject):
+            yield record
             continue
-        get = {name: cells[i] for name, i in col.items()}.get
+        n, line, cells = record
+        get = cells.get
         make, model = make_and_model(get("make"), get("model"))
         features: dict[str, object] = {"make": make} if make else {}
         if model:

@@ -14,7 +14,7 @@ from backend.ingest.parsing import (
     parse_int,
     parse_money,
 )
-from backend.ingest.reader import header_index, read_rows
+from backend.ingest.reader import records
 from backend.ingest.records import Reject, VehicleRow
 from backend.ingest.sources.vocab import FUEL, colour, lookup, make_and_model, put
 from models.schema import FieldIssue
@@ -43,15 +43,13 @@ def fuel(raw_fuel: str, engine: str) -> str | None:
 
 
 def read(path: Path, *, usd_to_eur: float = 0.92, **_: object) -> Iterator[VehicleRow | Reject]:
-    rows = read_rows(path, desc=NAME)
-    _, header = next(rows)
     # The original Kaggle header spells mileage "milage".
-    col = header_index(path, header, COLUMNS, aliases={"milage": "mileage"})
-    for n, (line, cells) in enumerate(rows, start=1):
-        if len(cells) != len(header):
-            yield Reject(str(path), line, "*", len(cells), f"expected {len(header)} cells")
+    for record in records(path, COLUMNS, desc=NAME, aliases={"milage": "mileage"}):
+        if isinstance(record, Reject):
+            yield record
             continue
-        get = {name: cells[i] for name, i in col.items()}.get
+        n, line, cells = record
+        get = cells.get
         make, model = make_and_model(get("brand"), get("model"))
         features: dict[str, object] = {"make": make}
         if model:

@@ -14,7 +14,7 @@ from backend.ingest.parsing import (
     parse_number,
     parse_timestamp,
 )
-from backend.ingest.reader import header_index, read_rows
+from backend.ingest.reader import records
 from backend.ingest.records import Reject, VehicleRow
 from backend.ingest.sources.vocab import BODY, FUEL, GEARBOX, lookup, make_and_model, put
 from models.schema import FieldIssue
@@ -27,14 +27,12 @@ COLUMNS = (
 
 
 def read(path: Path, **_: object) -> Iterator[VehicleRow | Reject]:
-    rows = read_rows(path, encoding="cp1252", desc=NAME)
-    _, header = next(rows)
-    col = header_index(path, header, COLUMNS)
-    for n, (line, cells) in enumerate(rows, start=1):
-        if len(cells) != len(header):
-            yield Reject(str(path), line, "*", len(cells), f"expected {len(header)} cells")
+    for record in records(path, COLUMNS, encoding="cp1252", desc=NAME):
+        if isinstance(record, Reject):
+            yield record
             continue
-        get = {name: cells[i] for name, i in col.items()}.get
+        n, line, cells = record
+        get = cells.get
         try:
             crawled = parse_timestamp(get("dateCrawled"))
         except ValueError as exc:

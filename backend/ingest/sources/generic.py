@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.ingest.parsing import is_placeholder, parse_float, parse_timestamp
-from backend.ingest.reader import FormatError, header_index, read_rows
+from backend.ingest.reader import header_index, header_row, read_rows, records
 from backend.ingest.records import EventRow, Reject, UserRow, VehicleRow
 from models.schema import Feature, FeatureSchema, FieldIssue
 
@@ -20,12 +20,6 @@ VEHICLE_META = ("vehicle_id", "status", "title", "listed_at", "updated_at")
 EVENT_COLUMNS = ("event_id", "user_id", "vehicle_id", "type", "occurred_at", "value")
 STATUSES = ("available", "sold", "removed")
 EVENT_TYPES = ("view", "bookmark", "contact")
-
-
-def _check_columns(path: Path, header: list[str], allowed: tuple[str, ...]) -> None:
-    unknown = [h for h in header if h.strip().lstrip("\ufeff") not in allowed]
-    if unknown:
-        raise FormatError(path, 1, ", ".join(unknown), f"unknown column(s); allowed: {allowed}")
 
 
 def _feature_value(feature: Feature, raw: str) -> Any:
@@ -63,15 +57,13 @@ def _timestamp(get: Any, name: str, issues: list[FieldIssue]) -> datetime | None
 def read_vehicles(
     path: Path, *, schema: FeatureSchema, **_: object
 ) -> Iterator[VehicleRow | Reject]:
-    rows = read_rows(path, desc="vehicles")
-    _, header = next(rows, (1, []))
-    _check_columns(path, header, VEHICLE_META + schema.item_names)
-    col = header_index(path, header, ("vehicle_id",))
-    for line, cells in rows:
-        if len(cells) != len(header):
-            yield Reject(str(path), line, "*", len(cells), f"expected {len(header)} cells")
+    allowed = VEHICLE_META + schema.item_names
+    for record in records(path, ("vehicle_id",), desc="vehicles", allowed=allowed):
+        if isinstance(record, Reject):
+            yield record
             continue
-        get = {name: cells[i] for name, i in col.items()}.get
+        _, line, cells = record
+        get = cells.get
         vehicle_id = get("vehicle_id", "").strip()
         if not vehicle_id:
             yield Reject(str(path), line, "vehicle_id", vehicle_id, "vehicle_id is empty")
@@ -94,15 +86,13 @@ def read_vehicles(
 
 
 def read_users(path: Path, *, schema: FeatureSchema, **_: object) -> Iterator[UserRow | Reject]:
-    rows = read_rows(path, desc="users")
-    _, header = next(rows, (1, []))
-    _check_columns(path, header, ("user_id", *schema.user_names))
-    col = header_index(path, header, ("user_id",))
-    for line, cells in rows:
-        if len(cells) != len(header):
-            yield Reject(str(path), line, "*", len(cells), f"expected {len(header)} cells")
+    allowed = ("user_id", *schema.user_names)
+    for record in records(path, ("user_id",), desc="users", allowed=allowed):
+        if isinstance(record, Reject):
+            yield record
             continue
-        get = {name: cells[i] for name, i in col.items()}.get
+        _, line, cells = record
+        get = cells.get
         user_id = get("user_id", "").strip()
         if not user_id:
             yield Reject(str(path), line, "user_id", user_id, "user_id is empty")
@@ -116,8 +106,7 @@ def read_events(
     path: Path, *, progress: bool | None = None, **_: object
 ) -> Iterator[EventRow | Reject]:
     rows = read_rows(path, desc="events", progress=progress)
-    _, header = next(rows, (1, []))
-    _check_columns(path, header, EVENT_COLUMNS)
+    header = header_row(path, rows, EVENT_COLUMNS)
     col = header_index(path, header, ("user_id", "vehicle_id", "type", "occurred_at"))
     i_id, i_user, i_vehicle = col.get("event_id"), col["user_id"], col["vehicle_id"]
     i_type, i_time, i_value = col["type"], col["occurred_at"], col.get("value")
