@@ -10,6 +10,7 @@ from sqlalchemy import text
 from backend.db import migrate
 from backend.db.engine import make_engine
 from backend.ingest import catalogues, pipeline, synthetic
+from backend.ingest.reader import resolve_file
 from backend.ingest.rejects import RejectLog
 from backend.ingest.sources import generic
 from backend.settings import Settings
@@ -39,7 +40,7 @@ def demo(settings: Settings, data_dir: Path | None, users: int, events: int) -> 
     with RejectLog(settings.rejects_dir / "demo.csv", echo=False) as rejects:
         if found:
             for folder in found:
-                file = catalogues.resolve_file(folder)
+                file = resolve_file(folder)
                 fmt = catalogues.detect(file)
                 rows = catalogues.FORMATS[fmt](file, schema=schema, usd_to_eur=settings.usd_to_eur)
                 stats = pipeline.import_vehicles(

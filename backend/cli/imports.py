@@ -13,7 +13,7 @@ from backend.db.engine import make_engine
 from backend.ingest import catalogues, pipeline
 from backend.ingest.datasets import DATASETS, DatasetConflict, import_dataset
 from backend.ingest.pipeline import ImportStats
-from backend.ingest.reader import FormatError
+from backend.ingest.reader import FormatError, resolve_file
 from backend.ingest.rejects import RejectLog
 from backend.ingest.sources import generic
 from backend.settings import Settings
@@ -75,7 +75,7 @@ def vehicles(
     """Import a vehicle catalogue CSV (or a folder holding one)."""
     feature_schema = _schema(settings, schema)
     with _reported(_rejects_path(settings, rejects, "vehicles")) as log:
-        file = catalogues.resolve_file(path)
+        file = resolve_file(path)
         fmt = fmt or catalogues.detect(file)
         read: Callable[..., Iterator] = catalogues.FORMATS[fmt]
         rows = read(file, schema=feature_schema, usd_to_eur=settings.usd_to_eur)

@@ -6,7 +6,7 @@ import csv
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from backend.ingest.reader import FormatError
+from backend.ingest.reader import FormatError, resolve_file
 from backend.ingest.records import Reject, VehicleRow
 from backend.ingest.sources import autoscout24, cars_com, ebay_kleinanzeigen, generic
 
@@ -20,21 +20,11 @@ FORMATS: dict[str, Reader] = {
 }
 
 
-def resolve_file(path: Path) -> Path:
-    """A CSV file, or a folder holding exactly one (as each catalogue folder in shared/data)."""
-    if path.is_dir():
-        found = sorted(path.glob("*.csv"))
-        if len(found) != 1:
-            raise FormatError(path, 0, None, f"expected one .csv in the folder, found {len(found)}")
-        return found[0]
-    if not path.is_file():
-        raise FormatError(path, 0, None, "no such file")
-    return path
-
-
 def detect(path: Path) -> str:
-    with path.open(encoding="latin-1", newline="") as fh:
-        header = {h.strip().lstrip("\ufeff") for h in next(csv.reader(fh), [])}
+    with resolve_file(path).open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        header = {h.strip() for h in next(csv.reader(fh), [])}
+    if not header - {""}:
+        raise FormatError(path, 1, None, "empty file: expected a header row")
     if "vehicle_id" in header:
         return generic.NAME
     if {"dateCrawled", "vehicleType", "powerPS"} <= header:
@@ -44,5 +34,9 @@ def detect(path: Path) -> str:
     if set(autoscout24.COLUMNS) <= header:
         return autoscout24.NAME
     raise FormatError(
-        path, 1, None, f"unrecognised catalogue header; use --format one of {sorted(FORMATS)}"
+        path,
+        1,
+        None,
+        f"unrecognised catalogue header {sorted(header)}: a generic file needs a vehicle_id "
+        f"column (see README); or name the format with --format {{{','.join(sorted(FORMATS))}}}",
     )

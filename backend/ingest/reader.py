@@ -36,6 +36,24 @@ class _Counting(io.RawIOBase):
         return n
 
 
+def resolve_file(path: Path) -> Path:
+    """A CSV file, or a folder holding exactly one (as each catalogue folder in shared/data)."""
+    if path.is_dir():
+        found = sorted(p for p in path.iterdir() if p.suffix.lower() == ".csv" and p.is_file())
+        if len(found) != 1:
+            raise FormatError(path, 0, None, f"expected one .csv in the folder, found {len(found)}")
+        return found[0]
+    if not path.exists():
+        raise FormatError(path, 0, None, "no such file")
+    if path.is_dir() or not (path.is_file() or path.is_char_device() or path.is_fifo()):
+        raise FormatError(path, 0, None, "not a regular file")
+    return path
+
+
+def span(start: int, end: int) -> str:
+    return f" (one record over lines {start}-{end}: an unclosed quote?)" if end > start else ""
+
+
 def read_rows(
     path: Path,
     *,
@@ -43,15 +61,19 @@ def read_rows(
     delimiter: str = ",",
     desc: str | None = None,
     progress: bool | None = None,
-) -> Iterator[tuple[int, list[str]]]:
-    """Yield (line number, cells) for every record; line numbers are 1-based physical lines.
+) -> Iterator[tuple[int, int, list[str]] | Reject]:
+    """Yield (first line, last line, cells) per record; blank lines are skipped.
 
-    Undecodable bytes fall back to Latin-1 so one odd byte never stops an import.
+    Undecodable bytes fall back to Latin-1 so one odd byte never stops an import; a record
+    the CSV reader cannot read, or one holding NUL bytes (PostgreSQL text cannot), becomes
+    a Reject and reading goes on with the next record.
     """
-    if not path.is_file():
-        raise FormatError(path, 0, None, "no such file")
-    size = path.stat().st_size
-    with path.open("rb", buffering=0) as raw:
+    if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        encoding = "utf-8-sig"  # a byte-order mark is not part of the first column's name
+    file = resolve_file(path)
+    size = file.stat().st_size if file.is_file() else 0
+    where = str(path)
+    with file.open("rb", buffering=0) as raw:
         counter = _Counting(raw)  # type: ignore[arg-type]
         text = io.TextIOWrapper(
             io.BufferedReader(counter, 1 << 20),
@@ -62,11 +84,29 @@ def read_rows(
         reader = csv.reader(text, delimiter=delimiter)
         disable = None if progress is None else not progress
         with tqdm(
-            total=size, unit="B", unit_scale=True, desc=desc or path.name, disable=disable
+            total=size or None, unit="B", unit_scale=True, desc=desc or file.name, disable=disable
         ) as bar:
-            seen = 0
-            for i, row in enumerate(reader):
-                yield reader.line_num, row
+            seen, end, i = 0, 0, 0
+            while True:
+                start = end + 1
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:
+                    end = reader.line_num
+                    yield Reject(
+                        where, start, "*", "", f"unreadable CSV record: {exc}{span(start, end)}"
+                    )
+                    continue
+                end = reader.line_num
+                if not row:
+                    continue
+                if any("\x00" in cell for cell in row):
+                    yield Reject(where, start, "*", "", "NUL byte in the record")
+                    continue
+                yield start, end, row
+                i += 1
                 if i & 0x3FFF == 0:
                     bar.update(counter.count - seen)
                     seen = counter.count
@@ -80,7 +120,7 @@ def header_index(
     aliases: dict[str, str] | None = None,
 ) -> dict[str, int]:
     """Map column names (after aliases) to positions; a missing required column is a FormatError."""
-    names = [h.strip().lstrip("\ufeff") for h in header]
+    names = [h.strip() for h in header]
     index = {(aliases or {}).get(n, n): i for i, n in enumerate(names)}
     missing = [c for c in required if c not in index]
     if missing:
@@ -89,15 +129,25 @@ def header_index(
 
 
 def header_row(
-    path: Path, rows: Iterator[tuple[int, list[str]]], allowed: Sequence[str] | None = None
+    path: Path,
+    rows: Iterator[tuple[int, int, list[str]] | Reject],
+    allowed: Sequence[str] | None = None,
 ) -> list[str]:
-    """The first row, which must be a header; with ``allowed``, unknown columns are an error."""
+    """The first record, which must be a header: named, unique columns; with ``allowed``,
+    unknown columns are an error."""
     first = next(rows, None)
-    if first is None or not any(cell.strip() for cell in first[1]):
+    if isinstance(first, Reject):
+        raise FormatError(path, first.line, None, f"header: {first.reason}")
+    if first is None or not any(cell.strip() for cell in first[2]):
         raise FormatError(path, 1, None, "empty file: expected a header row")
-    header = first[1]
+    header = [h.strip() for h in first[2]]
+    if "" in header:
+        raise FormatError(path, 1, f"column {header.index('') + 1}", "column without a name")
+    repeated = sorted({h for h in header if header.count(h) > 1})
+    if repeated:
+        raise FormatError(path, 1, ", ".join(repeated), "column named twice")
     if allowed is not None:
-        unknown = [h for h in header if h.strip().lstrip("\ufeff") not in allowed]
+        unknown = [h for h in header if h not in allowed]
         if unknown:
             raise FormatError(
                 path, 1, ", ".join(unknown), f"unknown column(s); allowed: {', '.join(allowed)}"
@@ -121,9 +171,15 @@ def records(
     rows = read_rows(path, encoding=encoding, delimiter=delimiter, desc=desc)
     header = header_row(path, rows, allowed)
     col = header_index(path, header, columns, aliases)
-    width = len(header)
-    for n, (line, cells) in enumerate(rows, start=1):
+    width, n = len(header), 0
+    for record in rows:
+        if isinstance(record, Reject):
+            yield record
+            continue
+        line, end, cells = record
+        n += 1
         if len(cells) != width:
-            yield Reject(str(path), line, "*", len(cells), f"expected {width} cells")
+            reason = f"expected {width} cells, got {len(cells)}{span(line, end)}"
+            yield Reject(str(path), line, "*", len(cells), reason)
             continue
         yield n, line, {name: cells[i] for name, i in col.items()}

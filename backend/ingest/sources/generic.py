@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.ingest.parsing import is_placeholder, parse_float, parse_timestamp
-from backend.ingest.reader import header_index, header_row, read_rows, records
+from backend.ingest.reader import header_index, header_row, read_rows, records, span
 from backend.ingest.records import EventRow, Reject, UserRow, VehicleRow
 from models.schema import Feature, FeatureSchema, FieldIssue
 
@@ -111,9 +111,14 @@ def read_events(
     i_id, i_user, i_vehicle = col.get("event_id"), col["user_id"], col["vehicle_id"]
     i_type, i_time, i_value = col["type"], col["occurred_at"], col.get("value")
     width, where = len(header), str(path)
-    for line, cells in rows:  # hot loop: plain indexing, no per-row dicts
+    for record in rows:  # hot loop: plain indexing, no per-row dicts
+        if isinstance(record, Reject):
+            yield record
+            continue
+        line, end, cells = record
         if len(cells) != width:
-            yield Reject(where, line, "*", len(cells), f"expected {width} cells")
+            reason = f"expected {width} cells, got {len(cells)}{span(line, end)}"
+            yield Reject(where, line, "*", len(cells), reason)
             continue
         user, vehicle, kind = cells[i_user].strip(), cells[i_vehicle].strip(), cells[i_type]
         if not user or not vehicle:

@@ -17,7 +17,8 @@ FILES = ("u.item", "u.user", "u.data", "u.genre")
 
 
 def _genres(directory: Path) -> list[str]:
-    return [cells[0] for _, cells in read_rows(directory / "u.genre", delimiter="|") if cells]
+    rows = read_rows(directory / "u.genre", delimiter="|", progress=False)
+    return [r[2][0] for r in rows if not isinstance(r, Reject)]
 
 
 def age_band(age: int) -> str:
@@ -36,7 +37,11 @@ def check(directory: Path) -> None:
 def read_items(directory: Path) -> Iterator[VehicleRow | Reject]:
     genres = _genres(directory)
     path = directory / "u.item"
-    for line, cells in read_rows(path, encoding="latin-1", delimiter="|", desc="u.item"):
+    for record in read_rows(path, encoding="latin-1", delimiter="|", desc="u.item"):
+        if isinstance(record, Reject):
+            yield record
+            continue
+        line, _, cells = record
         if len(cells) != 5 + len(genres):
             yield Reject(str(path), line, "*", len(cells), f"expected {5 + len(genres)} cells")
             continue
@@ -57,7 +62,11 @@ def read_items(directory: Path) -> Iterator[VehicleRow | Reject]:
 
 def read_users(directory: Path) -> Iterator[UserRow | Reject]:
     path = directory / "u.user"
-    for line, cells in read_rows(path, delimiter="|", desc="u.user"):
+    for record in read_rows(path, delimiter="|", desc="u.user"):
+        if isinstance(record, Reject):
+            yield record
+            continue
+        line, _, cells = record
         if len(cells) != 5:
             yield Reject(str(path), line, "*", len(cells), "expected 5 cells")
             continue
@@ -74,7 +83,11 @@ def read_users(directory: Path) -> Iterator[UserRow | Reject]:
 def read_events(directory: Path) -> Iterator[EventRow | Reject]:
     path = directory / "u.data"
     where = str(path)
-    for line, cells in read_rows(path, delimiter="\t", desc="u.data"):
+    for record in read_rows(path, delimiter="\t", desc="u.data"):
+        if isinstance(record, Reject):
+            yield record
+            continue
+        line, _, cells = record
         if len(cells) != 4:
             yield Reject(where, line, "*", len(cells), "expected 4 cells")
             continue

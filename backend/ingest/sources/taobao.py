@@ -43,17 +43,24 @@ def _parse(where: str, line: int, cells: list[str]) -> tuple[EventRow, str] | Re
 def read_items(path: Path) -> Iterator[VehicleRow]:
     """Items with their category, from the valid event rows (first category seen wins)."""
     seen: set[str] = set()
-    for line, cells in read_rows(path, desc="items"):
-        parsed = _parse(str(path), line, cells)
-        if isinstance(parsed, Reject):
+    for record in read_rows(path, desc="items"):
+        if isinstance(record, Reject):
             continue  # reported once, by read_events
+        parsed = _parse(str(path), record[0], record[2])
+        if isinstance(parsed, Reject):
+            continue
         event, category = parsed
         if event.vehicle not in seen:
             seen.add(event.vehicle)
-            yield VehicleRow(line=line, external_id=event.vehicle, features={"category": category})
+            yield VehicleRow(
+                line=event.line, external_id=event.vehicle, features={"category": category}
+            )
 
 
 def read_events(path: Path) -> Iterator[EventRow | Reject]:
-    for line, cells in read_rows(path, desc="events"):
-        parsed = _parse(str(path), line, cells)
+    for record in read_rows(path, desc="events"):
+        if isinstance(record, Reject):
+            yield record
+            continue
+        parsed = _parse(str(path), record[0], record[2])
         yield parsed if isinstance(parsed, Reject) else parsed[0]
