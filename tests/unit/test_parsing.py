@@ -10,8 +10,10 @@ from backend.ingest.parsing import (
     horsepower_from_engine,
     is_placeholder,
     parse_distance_km,
+    parse_float,
     parse_int,
     parse_money,
+    parse_number,
     parse_timestamp,
 )
 from backend.ingest.sources.cars_com import fuel, gearbox
@@ -21,16 +23,41 @@ from backend.ingest.sources.vocab import FUEL, colour, lookup, make_and_model
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [("$5,000", 5000.0), ("$10,300", 10300.0), ("$1,950,995", 1950995.0), ("$0", 0.0),
-     ("6800", 6800.0), ("12,500 €", 12500.0), ("$11,111,111", 11111111.0)],
+     ("6800", 6800.0), ("$11,111,111", 11111111.0), ("$ 900", 900.0)],
 )  # fmt: skip
 def test_money(raw: str, expected: float) -> None:
     assert parse_money(raw) == expected
 
 
-@pytest.mark.parametrize("raw", ["call me", "$", "5 000 Euro VB", "$5,000 or best offer"])
-def test_money_rejects_text(raw: str) -> None:
-    with pytest.raises(ValueError, match="money"):
+@pytest.mark.parametrize(
+    "raw", ["call me", "$", "5 000 Euro VB", "$5,000 or best offer", "€54,598", "69OO", "$1,00"]
+)
+def test_money_rejects_text_and_other_currencies(raw: str) -> None:
+    with pytest.raises(ValueError, match=r"not an amount in \$"):
         parse_money(raw)
+
+
+def test_money_in_another_currency() -> None:
+    assert parse_money("12,500 €", "€") == 12500.0
+    assert parse_money("€ 12500", "€") == 12500.0
+
+
+@pytest.mark.parametrize(
+    "raw", ["150.000x", "1.5e5", "12abc34", "1" * 400, "69OO", "€ 6.900,-", ""]
+)
+def test_number_must_be_the_whole_cell(raw: str) -> None:
+    with pytest.raises(ValueError, match=r"not a number|out of range"):
+        parse_number(raw)
+
+
+def test_numbers() -> None:
+    assert parse_number("235000") == 235000.0
+    assert parse_number(" 10,300 ") == 10300.0
+    assert parse_number("-3.5") == -3.5
+    assert parse_float("1.5e5") == 150000.0
+    for raw in ("nan", "inf", "-inf", "9_500", "1e400", "1,5", "abc"):
+        with pytest.raises(ValueError):
+            parse_float(raw)
 
 
 @pytest.mark.parametrize(
@@ -42,9 +69,10 @@ def test_distance_converts_miles(raw: str, km: float) -> None:
     assert parse_distance_km(raw) == pytest.approx(km, abs=0.01)
 
 
-def test_distance_rejects_garbage() -> None:
+@pytest.mark.parametrize("raw", ["lots", "12abc34 km", "1.5e5", "150 000 km"])
+def test_distance_rejects_garbage(raw: str) -> None:
     with pytest.raises(ValueError, match="distance"):
-        parse_distance_km("lots")
+        parse_distance_km(raw)
 
 
 @pytest.mark.parametrize("raw", ["", "  ", "–", "-", "not supported", "-/- (Fuel)", None])
@@ -82,6 +110,9 @@ def test_timestamps() -> None:
     assert parse_timestamp("2016-03-26T17:47:46Z") == expected
     with pytest.raises(ValueError, match="ISO 8601"):
         parse_timestamp("26/03/2016")
+    for raw in ("9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+01:00", "1000-01-01"):
+        with pytest.raises(ValueError, match=r"out of range|outside the years"):
+            parse_timestamp(raw)
 
 
 def test_split_makes_are_joined() -> None:
