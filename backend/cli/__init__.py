@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import click
+from pydantic import ValidationError
 
 from backend.cli.db import db
 from backend.cli.demo import demo
@@ -18,7 +19,13 @@ from backend.settings import Settings
 def main(ctx: click.Context, verbose: bool) -> None:
     """Forecourt: vehicle recommendations from marketplace events."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
-    ctx.obj = Settings()
+    try:
+        ctx.obj = Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"FORECOURT_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
+        )
+        raise click.ClickException(f"invalid settings: {problems}") from exc
 
 
 main.add_command(db)

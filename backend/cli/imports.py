@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,8 +24,9 @@ REJECTS_HELP = "CSV file listing every rejected row (default: under FORECOURT_HO
 
 
 def _rejects_path(settings: Settings, given: Path | None, what: str) -> Path:
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-    return given or settings.rejects_dir / f"{stamp}-{what}.csv"
+    # Microseconds and pid: two imports in the same second must not share a rejects file.
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")
+    return given or settings.rejects_dir / f"{stamp}-{os.getpid()}-{what}.csv"
 
 
 @contextmanager
@@ -52,7 +54,9 @@ def _schema(settings: Settings, name: str | None):
 
 
 path_arg = click.argument("path", type=click.Path(path_type=Path))
-rejects_opt = click.option("--rejects", type=click.Path(path_type=Path), help=REJECTS_HELP)
+rejects_opt = click.option(
+    "--rejects", type=click.Path(path_type=Path, dir_okay=False, writable=True), help=REJECTS_HELP
+)
 schema_opt = click.option("--schema", help="Feature schema name or TOML file (default: settings).")
 
 

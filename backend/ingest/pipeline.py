@@ -63,7 +63,12 @@ def _issue_rejects(path: str, line: int, issues: Sequence[FieldIssue]) -> list[R
     ]
 
 
-RETRYABLE = (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure)
+# Transient conflicts with a concurrent import; a retried batch sees the other's rows.
+RETRYABLE = (
+    psycopg.errors.DeadlockDetected,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.UniqueViolation,
+)
 
 
 class _Writers:
@@ -140,8 +145,8 @@ def _run(
             stats.updated += result.updated
             stats.unchanged += result.unchanged
             stats.duplicates += result.duplicates
-            for line, fld, value in result.unknown or ():
-                rejects.add(Reject(where, line, fld, value, f"unknown {fld.removesuffix('_id')}"))
+            for line, fld, value, reason in result.rejects:
+                rejects.add(Reject(where, line, fld, value, reason))
 
     try:
         batch: list[Row] = []

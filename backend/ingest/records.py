@@ -15,7 +15,7 @@ class VehicleRow:
     external_id: str
     features: dict[str, Any]
     title: str | None = None
-    status: str = "available"
+    status: str | None = None  # None: keep the stored status (new vehicles are available)
     listed_at: datetime | None = None
     observed_at: datetime | None = None  # when this state was seen; None = at import time
     issues: list[FieldIssue] = field(default_factory=list)  # problems found while parsing

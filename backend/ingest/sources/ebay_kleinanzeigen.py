@@ -33,11 +33,12 @@ def read(path: Path, **_: object) -> Iterator[VehicleRow | Reject]:
             continue
         n, line, cells = record
         get = cells.get
+        issues: list[FieldIssue | None] = []
+        crawled = None
         try:
             crawled = parse_timestamp(get("dateCrawled"))
-        except ValueError as exc:
-            yield Reject(str(path), line, "dateCrawled", get("dateCrawled"), str(exc))
-            continue
+        except ValueError as exc:  # only dates this snapshot; the ad itself is still good
+            issues.append(FieldIssue("dateCrawled", get("dateCrawled"), str(exc), False))
         make, model = make_and_model(
             get("brand"), "" if is_placeholder(get("model")) else get("model")
         )
@@ -45,7 +46,7 @@ def read(path: Path, **_: object) -> Iterator[VehicleRow | Reject]:
         if model and model != "andere":
             features["model"] = model
         # The prices carry a "$" added by Dataquest; the ads themselves are in euros.
-        issues = [
+        issues += [
             put(features, "price", get("price"), parse_money),
             put(features, "mileage_km", get("odometer"), parse_distance_km),
             put(
@@ -60,7 +61,7 @@ def read(path: Path, **_: object) -> Iterator[VehicleRow | Reject]:
             put(features, "body_type", get("vehicleType"), lambda s: lookup(BODY, s)),
         ]
         year = features.get("first_registration_year")
-        if isinstance(year, int) and year > crawled.year:
+        if crawled and isinstance(year, int) and year > crawled.year:
             del features["first_registration_year"]
             issues.append(
                 FieldIssue(

@@ -68,8 +68,8 @@ def read_vehicles(
         if not vehicle_id:
             yield Reject(str(path), line, "vehicle_id", vehicle_id, "vehicle_id is empty")
             continue
-        status = (get("status") or "available").strip().lower()
-        if status not in STATUSES:
+        status = (get("status") or "").strip().lower() or None
+        if status is not None and status not in STATUSES:
             yield Reject(str(path), line, "status", status, f"not one of {', '.join(STATUSES)}")
             continue
         issues: list[FieldIssue] = []
@@ -139,9 +139,8 @@ def read_events(
         if i_value is not None and cells[i_value].strip():
             try:
                 value = parse_float(cells[i_value])
-            except ValueError as exc:
-                yield Reject(where, line, "value", cells[i_value], str(exc))
-                continue
+            except ValueError as exc:  # optional: the event loads without it
+                yield Reject(where, line, "value", cells[i_value], str(exc), "field dropped")
         event_id = cells[i_id].strip() if i_id is not None else ""
         # Without an event id, the content itself identifies the event for idempotency.
         key = event_id or f"{user}|{vehicle}|{kind}|{occurred.isoformat()}"

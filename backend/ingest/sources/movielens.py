@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from backend.ingest.parsing import parse_int
+from backend.ingest.parsing import parse_int, parse_timestamp
 from backend.ingest.reader import FormatError, read_rows
 from backend.ingest.records import EventRow, Reject, UserRow, VehicleRow
 from models.schema import FieldIssue
@@ -14,6 +14,7 @@ from models.schema import FieldIssue
 NAME = "movielens-100k"
 SCHEMA = "movielens-100k"
 FILES = ("u.item", "u.user", "u.data", "u.genre")
+STARS = ("1", "2", "3", "4", "5")
 
 
 def _genres(directory: Path) -> list[str]:
@@ -74,6 +75,8 @@ def read_users(directory: Path) -> Iterator[UserRow | Reject]:
         issues = []
         try:
             age = parse_int(cells[1])
+            if not 5 <= age <= 100:
+                raise ValueError(f"age {age} is implausible")
             attributes.update(age=age, age_band=age_band(age))
         except ValueError as exc:
             issues.append(FieldIssue("age", cells[1], str(exc), False))
@@ -93,10 +96,12 @@ def read_events(directory: Path) -> Iterator[EventRow | Reject]:
             continue
         user, item, rating, stamp = cells
         try:
-            occurred = datetime.fromtimestamp(parse_int(stamp), tz=UTC)
-            value = float(parse_int(rating))
+            occurred = parse_timestamp(stamp)
         except ValueError as exc:
-            yield Reject(where, line, "rating/timestamp", f"{rating}/{stamp}", str(exc))
+            yield Reject(where, line, "timestamp", stamp, str(exc))
             continue
+        value = float(rating) if rating.strip() in STARS else None
+        if value is None:
+            yield Reject(where, line, "rating", rating, "not 1-5 stars", "field dropped")
         # Any rating is an implicit interaction (the user chose to watch); keep the stars as value.
         yield EventRow(line, f"{NAME}:{user}:{item}:{stamp}", user, item, "view", occurred, value)
