@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from backend.db import migrate
-from backend.db.engine import make_engine
+from backend.db.engine import make_engine, stop_embedded
 from backend.settings import Settings
 
 
@@ -40,3 +40,11 @@ def current(settings: Settings) -> None:
     """Print the schema revision of the database."""
     engine = make_engine(settings)
     click.echo(migrate.current(engine) or "base (empty)")
+
+
+@db.command()
+@click.pass_obj
+def stop(settings: Settings) -> None:
+    """Stop the embedded PostgreSQL (it keeps running between commands otherwise)."""
+    stopped = stop_embedded(settings)
+    click.echo(f"embedded PostgreSQL {'stopped' if stopped else 'was not running'}")

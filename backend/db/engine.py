@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 
 from sqlalchemy import Engine, create_engine, make_url, text
@@ -37,6 +38,19 @@ def start_embedded(settings: Settings) -> str:
         server.psql(f'CREATE DATABASE "{name}";')
         log.info("created embedded database %s under %s", name, pgdata)
     return server.get_uri(name)
+
+
+def stop_embedded(settings: Settings) -> bool:
+    """Stop the embedded PostgreSQL if it runs; True if it was running."""
+    from pgserver._commands import pg_ctl  # pgserver is pinned (<0.2); this is its own stopper
+
+    pgdata = settings.embedded_pgdata.resolve()
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    # As root, pgserver runs PostgreSQL as its own system user, and pg_ctl must too.
+    user = "pgserver" if os.geteuid() == 0 else None
+    pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+    return True
 
 
 def database_url(settings: Settings) -> str:

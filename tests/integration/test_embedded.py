@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -16,6 +15,7 @@ from backend.settings import Settings
 def test_embedded_postgres_starts_and_migrates(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("FORECOURT_DATABASE_URL", raising=False)
     home = tmp_path / "var"
+    env = {"FORECOURT_HOME": str(home), "FORECOURT_EMBEDDED_DATABASE": "fc_embedded"}
     settings = Settings(home=home, embedded_database="fc_embedded")
     engine = make_engine(settings)
     try:
@@ -24,14 +24,14 @@ def test_embedded_postgres_starts_and_migrates(tmp_path: Path, monkeypatch) -> N
         assert migrate.current(engine) == "0001"
         assert (home / "postgres" / "PG_VERSION").read_text().strip() == "16"
         # The CLI finds the same server and database from the environment alone.
-        env = {"FORECOURT_HOME": str(home), "FORECOURT_EMBEDDED_DATABASE": "fc_embedded"}
         result = CliRunner().invoke(main, ["db", "current"], env=env)
         assert result.exit_code == 0, result.output
         assert result.output.strip() == "0001"
     finally:
         engine.dispose()
-        pg_ctl = next(Path(__import__("pgserver").__file__).parent.rglob("bin/pg_ctl"))
-        subprocess.run([pg_ctl, "-D", home / "postgres", "stop", "-m", "fast"], check=False)
+        result = CliRunner().invoke(main, ["db", "stop"], env=env)
+    assert result.output.strip() == "embedded PostgreSQL stopped"
+    assert not (home / "postgres" / "postmaster.pid").exists()
 
 
 def test_settings_are_typed_and_prefixed(monkeypatch) -> None:
