@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -38,6 +39,9 @@ class Feature:
     # categorical
     multi: bool = False
     values: tuple[str, ...] | None = None  # closed vocabulary, or None for open
+    # How values are canonicalised before checking and storing: "slug" turns "Mercedes Benz"
+    # and "mercedes_benz" into "mercedes-benz", so every source spells a category one way.
+    normalize: Literal["none", "lower", "slug"] = "none"
 
 
 @dataclass(frozen=True)
@@ -106,10 +110,19 @@ def _check_continuous(f: Feature, value: Any) -> tuple[float | None, str | None]
     return (int(number) if isinstance(value, int) else number), None
 
 
+def slug(raw: str) -> str:
+    """Canonical categorical value: 'Mercedes-Benz', 'mercedes_benz' -> 'mercedes-benz'."""
+    return re.sub(r"[\s_]+", "-", raw.strip().lower())
+
+
 def _check_category(f: Feature, value: Any) -> tuple[str | None, str | None]:
     if not isinstance(value, str) or not value.strip():
         return None, f"expected a non-empty string, got {value!r}"
     text = value.strip()
+    if f.normalize == "slug":
+        text = slug(text)
+    elif f.normalize == "lower":
+        text = text.lower()
     if f.values is not None and text not in f.values:
         return None, f"{text!r} is not one of {', '.join(f.values)}"
     return text, None
@@ -152,6 +165,8 @@ def _parse_feature(entry: Mapping[str, Any], where: str) -> Feature:
     if "name" not in entry or entry.get("kind") not in ("continuous", "categorical"):
         raise SchemaError(f"{where}: needs name and kind = 'continuous' | 'categorical'")
     values = entry.get("values")
+    if entry.get("normalize", "none") not in ("none", "lower", "slug"):
+        raise SchemaError(f"{where}: normalize must be 'none', 'lower' or 'slug'")
     return Feature(**{**entry, "values": tuple(values) if values is not None else None})
 
 

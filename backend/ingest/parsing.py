@@ -112,8 +112,3 @@ def parse_timestamp(raw: str) -> datetime:
     if not YEARS[0] <= stamp.year < YEARS[1]:
         raise ValueError(f"time outside the years {YEARS[0]}-{YEARS[1] - 1}: {raw!r}")
     return stamp
-
-
-def slug(raw: str) -> str:
-    """Canonical categorical value: 'Mercedes-Benz', 'mercedes_benz' -> 'mercedes-benz'."""
-    return re.sub(r"[\s_]+", "-", raw.strip().lower())

@@ -100,3 +100,13 @@ def test_schema_file_errors(tmp_path: Path) -> None:
 def test_fingerprint_tracks_content(tmp_path: Path) -> None:
     assert load_schema("vehicles").fingerprint() == load_schema("vehicles").fingerprint()
     assert load_schema("vehicles").fingerprint() != load_schema("taobao").fingerprint()
+
+
+def test_categories_are_canonicalised(vehicles) -> None:  # noqa: ANN001
+    result = vehicles.validate_item(
+        {"price": 5000, "make": " Mercedes_Benz ", "body_type": "Small", "fuel": "DIESEL"}
+    )
+    assert result.issues == []
+    assert result.features == {
+        "price": 5000, "make": "mercedes-benz", "body_type": "small", "fuel": "diesel",
+    }  # fmt: skip

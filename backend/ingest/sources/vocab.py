@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from backend.ingest.parsing import is_placeholder, slug
-from models.schema import FieldIssue
+from backend.ingest.parsing import is_placeholder
+from models.schema import FieldIssue, slug
 
 FUEL = {
     # AutoScout24
