@@ -23,9 +23,13 @@ class FormatError(ValueError):
 
 
 class _Counting(io.RawIOBase):
+    """Counts bytes for the progress bar and notices NUL bytes, so that rows are only searched
+    for them in the rare file that has any."""
+
     def __init__(self, raw: io.RawIOBase) -> None:
         self.raw = raw
         self.count = 0
+        self.nul = False
 
     def readable(self) -> bool:
         return True
@@ -33,6 +37,8 @@ class _Counting(io.RawIOBase):
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         n = self.raw.readinto(buffer) or 0
         self.count += n
+        if not self.nul and b"\x00" in bytes(buffer[:n]):
+            self.nul = True
         return n
 
 
@@ -87,29 +93,25 @@ def read_rows(
             total=size or None, unit="B", unit_scale=True, desc=desc or file.name, disable=disable
         ) as bar:
             seen, end, i = 0, 0, 0
-            while True:
-                start = end + 1
+            while True:  # restarted after a record the CSV reader cannot read
                 try:
-                    row = next(reader)
-                except StopIteration:
+                    for row in reader:  # hot loop: keep per-row work minimal
+                        start, end = end + 1, reader.line_num
+                        if not row:
+                            continue
+                        if counter.nul and any("\x00" in cell for cell in row):
+                            yield Reject(where, start, "*", "", "NUL byte in the record")
+                            continue
+                        yield start, end, row
+                        i += 1
+                        if i & 0x3FFF == 0:
+                            bar.update(counter.count - seen)
+                            seen = counter.count
                     break
                 except csv.Error as exc:
-                    end = reader.line_num
-                    yield Reject(
-                        where, start, "*", "", f"unreadable CSV record: {exc}{span(start, end)}"
-                    )
-                    continue
-                end = reader.line_num
-                if not row:
-                    continue
-                if any("\x00" in cell for cell in row):
-                    yield Reject(where, start, "*", "", "NUL byte in the record")
-                    continue
-                yield start, end, row
-                i += 1
-                if i & 0x3FFF == 0:
-                    bar.update(counter.count - seen)
-                    seen = counter.count
+                    start, end = end + 1, reader.line_num
+                    reason = f"unreadable CSV record: {exc}{span(start, end)}"
+                    yield Reject(where, start, "*", "", reason)
             bar.update(counter.count - seen)
 
 

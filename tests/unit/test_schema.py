@@ -102,7 +102,7 @@ def test_fingerprint_tracks_content(tmp_path: Path) -> None:
     assert load_schema("vehicles").fingerprint() != load_schema("taobao").fingerprint()
 
 
-def test_categories_are_canonicalised(vehicles) -> None:  # noqa: ANN001
+def test_categories_are_canonicalised(vehicles) -> None:
     result = vehicles.validate_item(
         {"price": 5000, "make": " Mercedes_Benz ", "body_type": "Small", "fuel": "DIESEL"}
     )
