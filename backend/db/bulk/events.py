@@ -80,28 +80,35 @@ class EventWriter:
 
     def __call__(self, conn: psycopg.Connection, rows: Sequence[EventRow]) -> BatchResult:
         with conn.transaction(), conn.cursor() as cur:
-            vehicles = self._ids(cur, "vehicles", self.vehicles, {r.vehicle for r in rows}, False)
-            known = [r for r in rows if r.vehicle in vehicles]
-            unknown = [
-                (r.line, "vehicle_id", r.vehicle, "unknown vehicle")
-                for r in rows
-                if r.vehicle not in vehicles
-            ]
+            wanted = {r.vehicle for r in rows}
+            vehicles = self._ids(cur, "vehicles", self.vehicles, wanted, False)
+            known, unknown = rows, []
+            if len(vehicles) < len(wanted):
+                known = [r for r in rows if r.vehicle in vehicles]
+                unknown = [
+                    (r.line, "vehicle_id", r.vehicle, "unknown vehicle")
+                    for r in rows
+                    if r.vehicle not in vehicles
+                ]
             users = self._ids(cur, "users", self.users, {r.user for r in known}, True)
-            seen: set[str] = set()
-            fresh = []
-            for r in known:
-                if r.key not in seen:
-                    seen.add(r.key)
-                    fresh.append(r)
             try:
+                # A key repeated within the batch also lands here, via the unique index.
                 with conn.transaction(), cur.copy(EVENT_COPY) as copy:
                     # An enum's binary form is its label, so the label goes as text.
                     copy.set_types(["int8", "int8", "text", "timestamptz", "float8", "text"])
-                    for r in fresh:
-                        row = (users[r.user], vehicles[r.vehicle], r.type, r.occurred_at)
-                        copy.write_row((*row, r.value, r.key))
-                loaded = len(fresh)
+                    write = copy.write_row
+                    for r in known:
+                        write(
+                            (
+                                users[r.user],
+                                vehicles[r.vehicle],
+                                r.type,
+                                r.occurred_at,
+                                r.value,
+                                r.key,
+                            )
+                        )
+                loaded = len(known)
             except psycopg.errors.UniqueViolation:
                 loaded = _write_events_merged(cur, known)
         self.vehicles.update(vehicles)
