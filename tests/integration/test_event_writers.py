@@ -81,3 +81,25 @@ def test_concurrent_writers_with_shuffled_replays(engine: Engine) -> None:
     # A full replay with several writers adds nothing.
     again = _load(engine, _events(keys), batch=97, writers=3)
     assert (again.loaded, again.duplicates) == (0, 2_700)
+
+
+def test_two_concurrent_imports_of_the_same_new_vehicles(engine: Engine) -> None:
+    """The loser of the race on a new id retries its batch and finds the rows unchanged."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rows = [VehicleRow(i + 2, f"c{i}", {"price": 1000 + i, "make": "vw"}) for i in range(3_000)]
+
+    def run() -> pipeline.ImportStats:
+        return pipeline.import_vehicles(
+            engine, list(rows), schema=load_schema("vehicles"), source="t", where="t",
+            rejects=RejectLog(None, echo=False), batch_rows=500,
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.submit(run), pool.submit(run)
+        a, b = first.result(), second.result()
+    assert a.loaded + b.loaded == 3_000
+    assert a.unchanged + b.unchanged == 3_000
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM vehicles")).scalar_one() == 3_000
+        assert conn.execute(text("SELECT count(*) FROM vehicle_versions")).scalar_one() == 3_000
