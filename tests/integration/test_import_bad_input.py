@@ -5,20 +5,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from click.testing import CliRunner, Result
 from sqlalchemy import Engine, text
 
-from backend.cli import main
-
-
-def _invoke(env: dict[str, str], *args: str) -> Result:
-    return CliRunner().invoke(main, list(args), env=env)
-
-
-def _ok(env: dict[str, str], *args: str) -> str:
-    result = _invoke(env, *args)
-    assert result.exit_code == 0, result.output
-    return result.stdout
+from tests.integration.cli import invoke, ok
 
 
 def _scalar(engine: Engine, sql: str) -> object:
@@ -44,7 +33,7 @@ def test_nul_bytes_long_fields_and_bad_times_reject_only_their_rows(
         b"e,ok,1000,vw,\n"
     )
     rejects = tmp_path / "r.csv"
-    out = _ok(cli_env, "import", "vehicles", str(file), "--rejects", str(rejects))
+    out = ok(cli_env, "import", "vehicles", str(file), "--rejects", str(rejects))
     assert "3 loaded" in out and "2 rejected (1 fields dropped)" in out
     assert _rejected_lines(rejects) == [
         (3, "*", "row rejected"),
@@ -60,7 +49,7 @@ def test_events_with_bad_values_keep_the_event(
     engine: Engine, cli_env: dict, tmp_path: Path
 ) -> None:
     (tmp_path / "v.csv").write_text("vehicle_id,price,make\nv1,5000,bmw\n")
-    _ok(cli_env, "import", "vehicles", str(tmp_path / "v.csv"))
+    ok(cli_env, "import", "vehicles", str(tmp_path / "v.csv"))
     events = tmp_path / "events"
     events.mkdir()  # a folder holding one CSV is accepted, as for catalogues
     (events / "e.csv").write_text(
@@ -70,7 +59,7 @@ def test_events_with_bad_values_keep_the_event(
         "e3,u1,v1,view,0001-01-01T00:00:00+01:00,1\n"
         "e4,u1,v1,view,2024-05-01T10:02:00Z,2.5\n"
     )
-    out = _ok(cli_env, "import", "events", str(events))
+    out = ok(cli_env, "import", "events", str(events))
     assert "3 loaded" in out and "1 rejected (2 fields dropped)" in out
     with engine.connect() as conn:
         values = dict(conn.execute(text("SELECT idempotency_key, value FROM events")).all())
@@ -88,7 +77,7 @@ def test_catalogue_values_that_only_start_with_a_number_are_not_numbers(
         "1000,BMW,316,Diesel,Manual,Used,6800,1e400,2011\n"
     )
     rejects = tmp_path / "r.csv"
-    out = _ok(cli_env, "import", "vehicles", str(file), "--rejects", str(rejects))
+    out = ok(cli_env, "import", "vehicles", str(file), "--rejects", str(rejects))
     assert "2 loaded" in out and "1 rejected (2 fields dropped)" in out
     assert _rejected_lines(rejects) == [
         (2, "mileage_km", "field dropped"),
@@ -103,15 +92,15 @@ def test_history_is_applied_in_observation_order(
     head = "vehicle_id,updated_at,price,make\n"
     twice = tmp_path / "twice.csv"
     twice.write_text(head + "h,2024-06-01,9000,vw\nh,2024-07-01,8000,vw\n")
-    out = _ok(cli_env, "import", "vehicles", str(twice))
+    out = ok(cli_env, "import", "vehicles", str(twice))
     assert "1 loaded, 1 updated" in out
     stale = tmp_path / "stale.csv"
     stale.write_text(head + "h,2024-03-01,9900,vw\n")
-    out = _ok(cli_env, "import", "vehicles", str(stale))
+    out = ok(cli_env, "import", "vehicles", str(stale))
     assert "0 loaded, 0 updated, 0 unchanged, 0 duplicates, 1 rejected" in out
     same_instant = tmp_path / "same.csv"
     same_instant.write_text(head + "h,2024-07-01,7900,vw\n")
-    assert "1 updated" in _ok(cli_env, "import", "vehicles", str(same_instant))
+    assert "1 updated" in ok(cli_env, "import", "vehicles", str(same_instant))
     with engine.connect() as conn:
         versions = conn.execute(
             text(
@@ -130,7 +119,7 @@ def test_same_file_same_history_whatever_the_batch_size(
     file.write_text(
         "vehicle_id,updated_at,price,make\nd,2024-01-01,1000,vw\nd,2024-02-01,2000,vw\n"
     )
-    out = _ok({**cli_env, "FORECOURT_IMPORT_BATCH_ROWS": "1"}, "import", "vehicles", str(file))
+    out = ok({**cli_env, "FORECOURT_IMPORT_BATCH_ROWS": "1"}, "import", "vehicles", str(file))
     assert "1 loaded, 1 updated" in out
     assert _scalar(engine, "SELECT count(*) FROM vehicle_versions") == 2
     assert _scalar(engine, "SELECT (features->>'price')::float FROM vehicles") == 2000
@@ -140,9 +129,9 @@ def test_a_file_without_status_keeps_a_sold_vehicle_sold(
     engine: Engine, cli_env: dict, tmp_path: Path
 ) -> None:
     (tmp_path / "a.csv").write_text("vehicle_id,status,title,price,make\ns,sold,Golf,5000,vw\n")
-    _ok(cli_env, "import", "vehicles", str(tmp_path / "a.csv"))
+    ok(cli_env, "import", "vehicles", str(tmp_path / "a.csv"))
     (tmp_path / "b.csv").write_text("vehicle_id,price,make\ns,4500,vw\n")
-    assert "1 updated" in _ok(cli_env, "import", "vehicles", str(tmp_path / "b.csv"))
+    assert "1 updated" in ok(cli_env, "import", "vehicles", str(tmp_path / "b.csv"))
     with engine.connect() as conn:
         row = conn.execute(text("SELECT status::text, title FROM vehicles")).one()
     assert tuple(row) == ("sold", "Golf")
@@ -152,18 +141,18 @@ def test_items_of_another_source_are_not_overwritten(
     engine: Engine, cli_env: dict, tmp_path: Path
 ) -> None:
     (tmp_path / "a.csv").write_text("vehicle_id,price,make\n1,5000,vw\n")
-    _ok(cli_env, "import", "vehicles", str(tmp_path / "a.csv"))
+    ok(cli_env, "import", "vehicles", str(tmp_path / "a.csv"))
     cars = tmp_path / "cars.csv"
     cars.write_text(
         "brand,model,model_year,mileage,fuel_type,engine,transmission,ext_col,int_col,"
         "accident,clean_title,price\n"
         'Ford,F-150,2019,"10 mi.",Gasoline,V8,A/T,Black,Black,None,Yes,"$30,000"\n'
     )
-    _ok(cli_env, "import", "vehicles", str(cars))
+    ok(cli_env, "import", "vehicles", str(cars))
     with engine.begin() as conn:  # pretend the cars.com row had taken id "1"
         conn.execute(text("UPDATE vehicles SET external_id = '2' WHERE source = 'cars-com'"))
     (tmp_path / "b.csv").write_text("vehicle_id,price,make\n2,6000,vw\n")
-    result = _invoke(cli_env, "import", "vehicles", str(tmp_path / "b.csv"))
+    result = invoke(cli_env, "import", "vehicles", str(tmp_path / "b.csv"))
     assert "0 loaded, 0 updated, 0 unchanged, 0 duplicates, 1 rejected" in result.stdout
     assert "belongs to source cars-com, not generic" in result.stderr
 
@@ -171,7 +160,7 @@ def test_items_of_another_source_are_not_overwritten(
 def test_headers(cli_env: dict, tmp_path: Path) -> None:
     bom = tmp_path / "bom.csv"
     bom.write_bytes("\ufeffvehicle_id,price,make\nb1,5000,vw\n".encode())
-    assert "1 loaded" in _ok(cli_env, "import", "vehicles", str(bom))
+    assert "1 loaded" in ok(cli_env, "import", "vehicles", str(bom))
     cases = {
         "": "empty file",
         "vehicle_id,price,make,price\n": "price: column named twice",
@@ -181,20 +170,20 @@ def test_headers(cli_env: dict, tmp_path: Path) -> None:
     for body, message in cases.items():
         file = tmp_path / "h.csv"
         file.write_text(body)
-        result = _invoke(cli_env, "import", "vehicles", str(file), "--format", "generic")
+        result = invoke(cli_env, "import", "vehicles", str(file), "--format", "generic")
         if body == "price,make\n":
-            result = _invoke(cli_env, "import", "vehicles", str(file))
+            result = invoke(cli_env, "import", "vehicles", str(file))
         assert result.exit_code == 1, body
         assert message in result.output, (body, result.output)
 
 
 def test_cli_errors_are_messages_not_tracebacks(cli_env: dict, tmp_path: Path) -> None:
     (tmp_path / "v.csv").write_text("vehicle_id,price,make\nv1,5000,vw\n")
-    result = _invoke(
+    result = invoke(
         cli_env, "import", "vehicles", str(tmp_path / "v.csv"), "--rejects", str(tmp_path)
     )
     assert result.exit_code == 2 and "is a directory" in result.output
-    result = _invoke({**cli_env, "FORECOURT_IMPORT_BATCH_ROWS": "abc"}, "db", "current")
+    result = invoke({**cli_env, "FORECOURT_IMPORT_BATCH_ROWS": "abc"}, "db", "current")
     assert result.exit_code == 1
     assert "invalid settings: FORECOURT_IMPORT_BATCH_ROWS" in result.output
     assert "Traceback" not in result.output

@@ -5,22 +5,11 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from click.testing import CliRunner, Result
 from sqlalchemy import Engine, text
 
-from backend.cli import main
+from tests.integration.cli import invoke, ok
 
 HEADER = "vehicle_id,status,title,updated_at,price,mileage_km,make,fuel,gearbox\n"
-
-
-def _invoke(env: dict[str, str], *args: str) -> Result:
-    return CliRunner().invoke(main, list(args), env=env)
-
-
-def _ok(env: dict[str, str], *args: str) -> str:
-    result = _invoke(env, *args)
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 def _write(path: Path, body: str) -> Path:
@@ -48,14 +37,14 @@ def test_changed_price_creates_a_version(engine: Engine, cli_env: dict, tmp_path
         HEADER + "v1,,Golf,2024-05-01T00:00:00Z,9500,120000,volkswagen,diesel,manual\n"
         "v2,,Polo,2024-05-01T00:00:00Z,7000,80000,volkswagen,gasoline,manual\n",
     )
-    assert "2 loaded, 0 updated, 0 unchanged" in _ok(cli_env, "import", "vehicles", str(day1))
+    assert "2 loaded, 0 updated, 0 unchanged" in ok(cli_env, "import", "vehicles", str(day1))
     day2 = _write(
         tmp_path / "day2.csv",
         HEADER + "v1,,Golf,2024-05-02T00:00:00Z,8900,120000,volkswagen,diesel,manual\n"
         "v2,sold,Polo,2024-05-02T00:00:00Z,7000,80000,volkswagen,gasoline,manual\n",
     )
-    assert "0 loaded, 2 updated, 0 unchanged" in _ok(cli_env, "import", "vehicles", str(day2))
-    assert "0 loaded, 0 updated, 2 unchanged" in _ok(cli_env, "import", "vehicles", str(day2))
+    assert "0 loaded, 2 updated, 0 unchanged" in ok(cli_env, "import", "vehicles", str(day2))
+    assert "0 loaded, 0 updated, 2 unchanged" in ok(cli_env, "import", "vehicles", str(day2))
 
     v1 = _versions(engine, "v1")
     assert [float(p) for p, _, _ in v1] == [9500, 8900]
@@ -83,7 +72,7 @@ def test_rejected_rows_are_reported_and_valid_rows_load(
         ",,,,7000,1,vw,diesel,manual\n",  # line 8: no id
     )
     rejects = tmp_path / "rejects.csv"
-    result = _invoke(cli_env, "import", "vehicles", str(file), "--rejects", str(rejects))
+    result = invoke(cli_env, "import", "vehicles", str(file), "--rejects", str(rejects))
     assert result.exit_code == 0, result.output
     assert "2 loaded, 0 updated, 0 unchanged, 0 duplicates, 5 rejected (2 fields dropped)" in (
         result.stdout
@@ -109,7 +98,7 @@ def test_events_are_idempotent_and_unknown_vehicles_rejected(
     engine: Engine, cli_env: dict, tmp_path: Path
 ) -> None:
     vehicles = _write(tmp_path / "v.csv", "vehicle_id,price,make\nv1,5000,bmw\nv2,6000,audi\n")
-    _ok(cli_env, "import", "vehicles", str(vehicles))
+    ok(cli_env, "import", "vehicles", str(vehicles))
     events = _write(
         tmp_path / "e.csv",
         "event_id,user_id,vehicle_id,type,occurred_at\n"
@@ -122,7 +111,7 @@ def test_events_are_idempotent_and_unknown_vehicles_rejected(
         "e1,alice,v1,view,2024-05-01T10:00:00Z\n",  # line 8: replay of e1 in the same file
     )
     rejects = tmp_path / "rejects.csv"
-    out = _ok(cli_env, "import", "events", str(events), "--rejects", str(rejects))
+    out = ok(cli_env, "import", "events", str(events), "--rejects", str(rejects))
     assert "events: 3 loaded, 0 updated, 0 unchanged, 1 duplicates, 3 rejected" in out
     with rejects.open() as fh:
         got = [(r["line"], r["field"], r["reason"][:16]) for r in csv.DictReader(fh)]
@@ -131,7 +120,7 @@ def test_events_are_idempotent_and_unknown_vehicles_rejected(
         ("6", "type", "not one of ('vie"),
         ("7", "occurred_at", "not an ISO 8601 "),
     ]
-    out = _ok(cli_env, "import", "events", str(events), "--rejects", str(rejects))
+    out = ok(cli_env, "import", "events", str(events), "--rejects", str(rejects))
     assert "events: 0 loaded, 0 updated, 0 unchanged, 4 duplicates, 3 rejected" in out
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 3
@@ -142,22 +131,22 @@ def test_events_are_idempotent_and_unknown_vehicles_rejected(
 def test_events_without_ids_are_keyed_by_content(
     engine: Engine, cli_env: dict, tmp_path: Path
 ) -> None:
-    _ok(
+    ok(
         cli_env,
         "import",
         "vehicles",
         str(_write(tmp_path / "v.csv", "vehicle_id,price,make\nv1,5000,bmw\n")),
     )
     body = "user_id,vehicle_id,type,occurred_at\nu1,v1,view,2024-05-01T10:00:00Z\n"
-    out = _ok(cli_env, "import", "events", str(_write(tmp_path / "e.csv", body)))
+    out = ok(cli_env, "import", "events", str(_write(tmp_path / "e.csv", body)))
     assert "1 loaded" in out
-    out = _ok(cli_env, "import", "events", str(_write(tmp_path / "e2.csv", body)))
+    out = ok(cli_env, "import", "events", str(_write(tmp_path / "e2.csv", body)))
     assert "0 loaded" in out and "1 duplicates" in out
 
 
 def test_users_with_attributes(engine: Engine, cli_env: dict, tmp_path: Path) -> None:
     file = _write(tmp_path / "u.csv", "user_id,age,gender,occupation\n7,31,F,writer\n8,200,M,\n")
-    out = _ok(cli_env, "import", "users", str(file), "--schema", "movielens-100k")
+    out = ok(cli_env, "import", "users", str(file), "--schema", "movielens-100k")
     assert "users: 2 loaded" in out and "(1 fields dropped)" in out
     with engine.connect() as conn:
         attrs = dict(conn.execute(text("SELECT external_id, attributes FROM users")).all())
@@ -169,17 +158,17 @@ def test_users_with_attributes(engine: Engine, cli_env: dict, tmp_path: Path) ->
 
 def test_file_level_errors_name_file_line_and_field(cli_env: dict, tmp_path: Path) -> None:
     bad = _write(tmp_path / "v.csv", "vehicle_id,price,wheels\nv1,5000,4\n")
-    result = _invoke(cli_env, "import", "vehicles", str(bad))
+    result = invoke(cli_env, "import", "vehicles", str(bad))
     assert result.exit_code == 1
     assert f"{bad}:1: wheels: unknown column(s)" in result.output
-    result = _invoke(cli_env, "import", "vehicles", str(tmp_path / "missing.csv"))
+    result = invoke(cli_env, "import", "vehicles", str(tmp_path / "missing.csv"))
     assert result.exit_code == 1 and "missing.csv:0: no such file" in result.output
     odd = _write(tmp_path / "odd.csv", "a,b,c\n1,2,3\n")
-    result = _invoke(cli_env, "import", "vehicles", str(odd))
+    result = invoke(cli_env, "import", "vehicles", str(odd))
     assert result.exit_code == 1 and "unrecognised catalogue header" in result.output
-    result = _invoke(cli_env, "import", "events", str(bad))
+    result = invoke(cli_env, "import", "events", str(bad))
     assert result.exit_code == 1 and "unknown column(s)" in result.output
-    result = _invoke(cli_env, "import", "vehicles", str(bad), "--schema", "boats")
+    result = invoke(cli_env, "import", "vehicles", str(bad), "--schema", "boats")
     assert result.exit_code == 1 and "no feature schema 'boats'" in result.output
-    result = _invoke(cli_env, "import", "dataset", "movielens-100k", str(tmp_path))
+    result = invoke(cli_env, "import", "dataset", "movielens-100k", str(tmp_path))
     assert result.exit_code == 1 and "not a MovieLens 100K folder" in result.output

@@ -7,10 +7,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import Engine, text
 
-from backend.cli import main
+from tests.integration.cli import invoke, ok
 
 pytestmark = pytest.mark.realdata
 
@@ -18,12 +17,6 @@ pytestmark = pytest.mark.realdata
 def _count(engine: Engine, sql: str) -> int:
     with engine.connect() as conn:
         return int(conn.execute(text(sql)).scalar_one())
-
-
-def _run(env: dict[str, str], *args: str) -> str:
-    result = CliRunner().invoke(main, list(args), env=env)
-    assert result.exit_code == 0, result.output
-    return result.stdout
 
 
 def _rejects(path: Path) -> Counter[tuple[str, str, str]]:
@@ -47,14 +40,14 @@ def test_catalogue(
 ) -> None:
     loaded, rejected, dropped = CATALOGUES[folder]
     rejects = tmp_path / "rejects.csv"
-    out = _run(cli_env, "import", "vehicles", str(data_dir / folder), "--rejects", str(rejects))
+    out = ok(cli_env, "import", "vehicles", str(data_dir / folder), "--rejects", str(rejects))
     assert f"{loaded} loaded, 0 updated, 0 unchanged" in out
     assert f"{rejected} rejected ({dropped} fields dropped)" in out
     assert _count(engine, "SELECT count(*) FROM vehicles") == loaded
     assert _count(engine, "SELECT count(*) FROM vehicle_versions WHERE valid_to IS NULL") == loaded
     assert _count(engine, "SELECT count(*) FROM vehicles WHERE NOT features ? 'price'") == 0
 
-    out = _run(cli_env, "import", "vehicles", str(data_dir / folder), "--rejects", str(rejects))
+    out = ok(cli_env, "import", "vehicles", str(data_dir / folder), "--rejects", str(rejects))
     assert f"0 loaded, 0 updated, {loaded} unchanged" in out
     assert _count(engine, "SELECT count(*) FROM vehicle_versions") == loaded
 
@@ -64,7 +57,7 @@ def test_ebay_rejects_name_line_field_and_reason(
 ) -> None:
     rejects = tmp_path / "rejects.csv"
     folder = data_dir / "ebay-kleinanzeigen-autos-partial"
-    _run(cli_env, "import", "vehicles", str(folder), "--rejects", str(rejects))
+    ok(cli_env, "import", "vehicles", str(folder), "--rejects", str(rejects))
     reasons = _rejects(rejects)
     below, above = "below the plausible minimum", "above the plausible maximum"
     assert reasons[("price", "row rejected", f"{below} 100 EUR")] == 696  # $0 and tiny prices
@@ -93,7 +86,7 @@ def test_ebay_rejects_name_line_field_and_reason(
 
 
 def test_catalogue_values_are_converted(data_dir: Path, engine: Engine, cli_env: dict) -> None:
-    _run(cli_env, "import", "vehicles", str(data_dir / "cars-com-used-cars"))
+    ok(cli_env, "import", "vehicles", str(data_dir / "cars-com-used-cars"))
     with engine.connect() as conn:
         first = conn.execute(
             text("SELECT title, features FROM vehicles WHERE external_id = 'cars-com-1'")
@@ -106,7 +99,7 @@ def test_catalogue_values_are_converted(data_dir: Path, engine: Engine, cli_env:
     assert (f["make"], f["fuel"], f["gearbox"], f["colour"]) == (
         "ford", "ethanol", "automatic", "black",
     )  # fmt: skip
-    _run(cli_env, "import", "vehicles", str(data_dir / "autoscout24-germany"))
+    ok(cli_env, "import", "vehicles", str(data_dir / "autoscout24-germany"))
     with engine.connect() as conn:
         row = conn.execute(
             text("SELECT features FROM vehicles WHERE external_id = 'autoscout24-1'")
@@ -119,7 +112,7 @@ def test_catalogue_values_are_converted(data_dir: Path, engine: Engine, cli_env:
 
 def test_movielens(data_dir: Path, engine: Engine, cli_env: dict[str, str]) -> None:
     folder = str(data_dir / "movielens-100k")
-    out = _run(cli_env, "import", "dataset", "movielens-100k", folder)
+    out = ok(cli_env, "import", "dataset", "movielens-100k", folder)
     assert "vehicles: 1682 loaded" in out
     assert "users: 943 loaded" in out
     assert "events: 100000 loaded, 0 updated, 0 unchanged, 0 duplicates, 0 rejected" in out
@@ -139,7 +132,7 @@ def test_movielens(data_dir: Path, engine: Engine, cli_env: dict[str, str]) -> N
     assert span[0].isoformat() == "1997-09-20T03:05:10+00:00"
     assert span[1].isoformat() == "1998-04-22T23:10:38+00:00"
 
-    out = _run(cli_env, "import", "dataset", "movielens-100k", folder)
+    out = ok(cli_env, "import", "dataset", "movielens-100k", folder)
     assert "events: 0 loaded, 0 updated, 0 unchanged, 100000 duplicates" in out
     assert "users: 0 loaded, 0 updated, 943 unchanged" in out
     assert _count(engine, "SELECT count(*) FROM events") == 100_000
@@ -147,7 +140,7 @@ def test_movielens(data_dir: Path, engine: Engine, cli_env: dict[str, str]) -> N
 
 def test_taobao(data_dir: Path, engine: Engine, cli_env: dict[str, str]) -> None:
     folder = str(data_dir / "taobao-userbehavior-partial")
-    out = _run(cli_env, "import", "dataset", "taobao", folder)
+    out = ok(cli_env, "import", "dataset", "taobao", folder)
     assert "vehicles: 55368 loaded" in out
     assert "events: 84475 loaded, 0 updated, 0 unchanged, 0 duplicates, 0 rejected" in out
     assert _count(engine, "SELECT count(*) FROM users") == 815
@@ -155,16 +148,15 @@ def test_taobao(data_dir: Path, engine: Engine, cli_env: dict[str, str]) -> None
         types = dict(conn.execute(text("SELECT type::text, count(*) FROM events GROUP BY 1")).all())
     assert types == {"view": 75_872, "bookmark": 2_356 + 4_497, "contact": 1_750}
 
-    out = _run(cli_env, "import", "dataset", "taobao", folder)
+    out = ok(cli_env, "import", "dataset", "taobao", folder)
     assert "events: 0 loaded, 0 updated, 0 unchanged, 84475 duplicates" in out
     assert _count(engine, "SELECT count(*) FROM events") == 84_475
 
 
 def test_datasets_need_their_own_database(data_dir: Path, cli_env: dict[str, str]) -> None:
-    _run(cli_env, "import", "dataset", "movielens-100k", str(data_dir / "movielens-100k"))
-    result = CliRunner().invoke(
-        main, ["import", "dataset", "taobao", str(data_dir / "taobao-userbehavior-partial")],
-        env=cli_env,
-    )  # fmt: skip
+    ok(cli_env, "import", "dataset", "movielens-100k", str(data_dir / "movielens-100k"))
+    result = invoke(
+        cli_env, "import", "dataset", "taobao", str(data_dir / "taobao-userbehavior-partial")
+    )
     assert result.exit_code == 1
     assert "already holds items (1,682 from movielens-100k)" in result.output
