@@ -29,9 +29,30 @@ def _rejects_path(settings: Settings, given: Path | None, what: str) -> Path:
     return given or settings.rejects_dir / f"{stamp}-{os.getpid()}-{what}.csv"
 
 
+def _check_rejects_path(path: Path, source: Path) -> None:
+    """Fail before reading anything if the rejects file would clobber the input or cannot be
+    written, rather than at the first reject, half-way through an import."""
+    target = path.resolve()
+    inputs = [source.resolve()]
+    if source.is_dir():
+        inputs += [p.resolve() for p in source.iterdir()]
+    if target in inputs:
+        raise click.ClickException(f"--rejects {path} would overwrite the input")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        existed = path.exists()
+        with path.open("a", encoding="utf-8"):
+            pass
+        if not existed:
+            path.unlink()
+    except OSError as exc:
+        raise click.ClickException(f"cannot write rejects to {path}: {exc.strerror}") from exc
+
+
 @contextmanager
-def _reported(path: Path) -> Iterator[RejectLog]:
+def _reported(path: Path, source: Path) -> Iterator[RejectLog]:
     """Turn file-level problems into a clean CLI error and print where rejects went."""
+    _check_rejects_path(path, source)
     try:
         with RejectLog(path) as rejects:
             yield rejects
@@ -78,7 +99,7 @@ def vehicles(
 ) -> None:
     """Import a vehicle catalogue CSV (or a folder holding one)."""
     feature_schema = _schema(settings, schema)
-    with _reported(_rejects_path(settings, rejects, "vehicles")) as log:
+    with _reported(_rejects_path(settings, rejects, "vehicles"), path) as log:
         file = resolve_file(path)
         fmt = fmt or catalogues.detect(file)
         read: Callable[..., Iterator] = catalogues.FORMATS[fmt]
@@ -103,12 +124,13 @@ def vehicles(
 def users(settings: Settings, path: Path, schema: str | None, rejects: Path | None) -> None:
     """Import users with their attributes (generic CSV: user_id + user feature columns)."""
     feature_schema = _schema(settings, schema)
-    with _reported(_rejects_path(settings, rejects, "users")) as log:
+    with _reported(_rejects_path(settings, rejects, "users"), path) as log:
+        file = resolve_file(path)
         stats = pipeline.import_users(
             make_engine(settings),
-            generic.read_users(path, schema=feature_schema),
+            generic.read_users(file, schema=feature_schema),
             schema=feature_schema,
-            where=str(path),
+            where=str(file),
             rejects=log,
             batch_rows=settings.import_batch_rows,
         )
@@ -121,11 +143,12 @@ def users(settings: Settings, path: Path, schema: str | None, rejects: Path | No
 @click.pass_obj
 def events(settings: Settings, path: Path, rejects: Path | None) -> None:
     """Import interaction events (generic CSV); replaying a file adds nothing."""
-    with _reported(_rejects_path(settings, rejects, "events")) as log:
+    with _reported(_rejects_path(settings, rejects, "events"), path) as log:
+        file = resolve_file(path)
         stats = pipeline.import_events(
             make_engine(settings),
-            generic.read_events(path),
-            where=str(path),
+            generic.read_events(file),
+            where=str(file),
             rejects=log,
             batch_rows=settings.import_batch_rows,
         )
@@ -139,7 +162,7 @@ def events(settings: Settings, path: Path, rejects: Path | None) -> None:
 @click.pass_obj
 def dataset(settings: Settings, name: str, path: Path, rejects: Path | None) -> None:
     """Import a whole evaluation dataset (items, users, events) from its folder."""
-    with _reported(_rejects_path(settings, rejects, name)) as log:
+    with _reported(_rejects_path(settings, rejects, name), path) as log:
         stats = import_dataset(
             make_engine(settings), name, path, log, batch_rows=settings.import_batch_rows
         )

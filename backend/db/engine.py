@@ -22,10 +22,9 @@ def _sqlalchemy_url(url: str) -> str:
 
 def start_embedded(settings: Settings) -> str:
     """Start (or reuse) the embedded PostgreSQL 16 and return a URL to Forecourt's database."""
-    import pgserver  # heavy import, only when embedded mode is actually used
-
     # pgserver asks platformdirs for a runtime dir it never needs here; keep the CLI quiet.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+    import pgserver  # heavy import, only when embedded mode is actually used
 
     pgdata = settings.embedded_pgdata.resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)

@@ -153,10 +153,12 @@ def _run(
         batch: list[Row] = []
         append = batch.append
         for row in rows:  # hot loop (a million rows are seconds of Python): keep it lean
-            read += 1
             if isinstance(row, Reject):
                 rejects.add(row)
+                # A dropped field comes before its row, which is counted when it arrives.
+                read += row.action == "row rejected"
                 continue
+            read += 1
             if accept is not None:
                 row = accept(row)
                 if row is None:

@@ -12,6 +12,11 @@ from tqdm import tqdm
 from backend.ingest import parsing  # noqa: F401 - registers the "forecourt-latin1" error handler
 from backend.ingest.records import Reject
 
+MAX_FIELD = 128 * 1024  # a longer cell is junk, not a title or an id
+# The CSV reader's own limit is higher, so that an oversized quoted field is read whole and
+# rejected as one record, instead of derailing the parse of the records after it.
+csv.field_size_limit(16 * 1024 * 1024)
+
 
 class FormatError(ValueError):
     """The file as a whole cannot be read (missing file, wrong header): nothing is loaded."""
@@ -183,5 +188,10 @@ def records(
         if len(cells) != width:
             reason = f"expected {width} cells, got {len(cells)}{span(line, end)}"
             yield Reject(str(path), line, "*", len(cells), reason)
+            continue
+        if max(map(len, cells)) > MAX_FIELD:
+            longest = max(range(width), key=lambda i: len(cells[i]))
+            reason = f"{len(cells[longest]):,} characters; at most {MAX_FIELD:,}"
+            yield Reject(str(path), line, header[longest], cells[longest][:40] + "...", reason)
             continue
         yield n, line, {name: cells[i] for name, i in col.items()}

@@ -37,7 +37,7 @@ def test_nul_bytes_long_fields_and_bad_times_reject_only_their_rows(
     assert "3 loaded" in out and "2 rejected (1 fields dropped)" in out
     assert _rejected_lines(rejects) == [
         (3, "*", "row rejected"),
-        (4, "*", "row rejected"),
+        (4, "title", "row rejected"),
         (5, "listed_at", "field dropped"),
     ]
     assert (
@@ -186,4 +186,85 @@ def test_cli_errors_are_messages_not_tracebacks(cli_env: dict, tmp_path: Path) -
     result = invoke({**cli_env, "FORECOURT_IMPORT_BATCH_ROWS": "abc"}, "db", "current")
     assert result.exit_code == 1
     assert "invalid settings: FORECOURT_IMPORT_BATCH_ROWS" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_long_quoted_field_with_newlines_is_one_reject(
+    engine: Engine, cli_env: dict, tmp_path: Path
+) -> None:
+    file = tmp_path / "v.csv"
+    long = "A" * 140_000 + "\n" + "B" * 10
+    file.write_text(
+        f'vehicle_id,title,price,make\nq-1,ok,5000,vw\nq-2,"{long}",5000,vw\n'
+        'q-3,ok,5000,vw\nq-4,"a, quoted title",5000,vw\n'
+    )
+    out = ok(cli_env, "import", "vehicles", str(file))
+    assert "3 loaded" in out and "1 rejected" in out
+    assert _scalar(engine, "SELECT string_agg(external_id, ',' ORDER BY 1) FROM vehicles") == (
+        "q-1,q-3,q-4"
+    )
+
+
+def test_history_edge_cases(engine: Engine, cli_env: dict, tmp_path: Path) -> None:
+    def load(body: str) -> str:
+        file = tmp_path / "v.csv"
+        file.write_text("vehicle_id,listed_at,updated_at,price,make\n" + body)
+        return ok(cli_env, "import", "vehicles", str(file))
+
+    def current(vid: str) -> tuple:
+        with engine.connect() as conn:
+            return tuple(
+                conn.execute(
+                    text(
+                        "SELECT (v.features->>'price')::float, (vv.features->>'price')::float,"
+                        " (SELECT count(*) FROM vehicle_versions x WHERE x.vehicle_id = v.id)"
+                        " FROM vehicles v JOIN vehicle_versions vv"
+                        "   ON vv.vehicle_id = v.id AND vv.valid_to IS NULL"
+                        " WHERE v.external_id = :v"
+                    ),
+                    {"v": vid},
+                ).one()
+            )
+
+    # Seen unchanged on 05-03, so a 05-02 snapshot afterwards is stale.
+    load("t,,2024-05-01,9000,vw\n")
+    assert "1 unchanged" in load("t,,2024-05-03,9000,vw\n")
+    assert "1 rejected" in load("t,,2024-05-02,8000,vw\n")
+    assert current("t") == (9000, 9000, 1)
+    # A row without a time after a future-dated state is older than it: refused, not mixed.
+    load("f,,2090-02-01,9100,vw\n")
+    assert "1 rejected" in load("f,,,9500,vw\n")
+    assert current("f") == (9100, 9100, 1)
+    # An update dated before the listing corrects the first version; both tables agree.
+    load("z,2024-06-01,2024-06-01,9000,vw\n")
+    assert "1 rejected" in load("z,,2024-05-15,9100,vw\n")  # older than what we saw
+    load("y,2024-06-01,2024-05-01,9000,vw\n")  # observed before it was listed
+    assert "1 updated" in load("y,,2024-05-15,9100,vw\n")
+    assert current("y") == (9100, 9100, 1)  # the version was corrected, not left behind
+
+
+def test_derived_event_keys_do_not_collide(engine: Engine, cli_env: dict, tmp_path: Path) -> None:
+    (tmp_path / "v.csv").write_text("vehicle_id,price,make\nc,5000,vw\nb|c,5000,vw\n")
+    ok(cli_env, "import", "vehicles", str(tmp_path / "v.csv"))
+    (tmp_path / "e.csv").write_text(
+        "user_id,vehicle_id,type,occurred_at\n"
+        "a|b,c,view,2024-05-01T10:00:00Z\n"
+        "a,b|c,view,2024-05-01T10:00:00Z\n"
+        "a,b|c,view,2024-05-01T10:00:00Z,\n"  # ragged: rejected, counted once
+    )
+    out = ok(cli_env, "import", "events", str(tmp_path / "e.csv"))
+    assert "events: 2 loaded, 0 updated, 0 unchanged, 0 duplicates, 1 rejected" in out
+    assert "from 3 rows" in out
+
+
+def test_rejects_file_must_not_be_the_input_and_must_be_writable(
+    cli_env: dict, tmp_path: Path
+) -> None:
+    file = tmp_path / "v.csv"
+    file.write_text("vehicle_id,price,make\nv1,5000,vw\nv2,abc,vw\n")
+    result = invoke(cli_env, "import", "vehicles", str(file), "--rejects", str(file))
+    assert result.exit_code == 1 and "would overwrite the input" in result.output
+    assert file.read_text().startswith("vehicle_id,price,make")
+    result = invoke(cli_env, "import", "vehicles", str(file), "--rejects", f"{file}/r.csv")
+    assert result.exit_code == 1 and "cannot write rejects to" in result.output
     assert "Traceback" not in result.output

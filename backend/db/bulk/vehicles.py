@@ -32,10 +32,11 @@ REFUSE = [
        WHERE v.external_id = s.external_id AND v.source <> s.source
        RETURNING s.line, 'vehicle_id', s.external_id,
                  'belongs to source ' || v.source || ', not ' || s.source""",
-    # A snapshot older than the state already stored must not become the current state.
+    # A snapshot older than the state already stored must not become the current state
+    # (a row without a time is observed now).
     """DELETE FROM stage_vehicles s USING vehicles v
-       WHERE v.external_id = s.external_id AND s.observed_at < v.updated_at
-       RETURNING s.line, 'updated_at', s.observed_at::text,
+       WHERE v.external_id = s.external_id AND coalesce(s.observed_at, now()) < v.updated_at
+       RETURNING s.line, 'updated_at', coalesce(s.observed_at, now())::text,
                  'older than the stored state (' || v.updated_at::text || ')'""",
 ]
 
@@ -53,12 +54,13 @@ MERGE = [
            status = coalesce(s.status::vehicle_status, v.status), title = coalesce(s.title, v.title)
        FROM stage_changes c, stage_vehicles s
        WHERE v.id = c.id AND s.external_id = v.external_id""",
-    # A change seen at the instant the current version began replaces it (no empty period);
-    # a later one closes it and opens a new version.
+    # A change seen no later than the current version began (the same instant, or an update
+    # dated before the listing) corrects that version in place: no empty or inverted period.
+    # A later one closes it and opens a new version.
     """UPDATE vehicle_versions vv SET features = c.features
        FROM stage_changes c
        WHERE vv.vehicle_id = c.id AND vv.valid_to IS NULL AND c.features_changed
-         AND vv.valid_from = c.at""",
+         AND vv.valid_from >= c.at""",
     """UPDATE vehicle_versions vv SET valid_to = c.at
        FROM stage_changes c
        WHERE vv.vehicle_id = c.id AND vv.valid_to IS NULL AND c.features_changed
@@ -67,6 +69,11 @@ MERGE = [
        SELECT c.id, c.features, c.at FROM stage_changes c
        WHERE c.features_changed AND NOT EXISTS (
            SELECT 1 FROM vehicle_versions vv WHERE vv.vehicle_id = c.id AND vv.valid_to IS NULL)""",
+    # Seeing the same state again later still moves "last observed" forward, so that an
+    # older snapshot arriving afterwards is recognised as stale.
+    """UPDATE vehicles v SET updated_at = s.observed_at
+       FROM stage_vehicles s
+       WHERE v.external_id = s.external_id AND s.observed_at > v.updated_at""",
 ]
 
 INSERT = """

@@ -142,6 +142,9 @@ def read_events(
             except ValueError as exc:  # optional: the event loads without it
                 yield Reject(where, line, "value", cells[i_value], str(exc), "field dropped")
         event_id = cells[i_id].strip() if i_id is not None else ""
-        # Without an event id, the content itself identifies the event for idempotency.
-        key = event_id or f"{user}|{vehicle}|{kind}|{occurred.isoformat()}"
+        # Without an event id, the content itself identifies the event for idempotency;
+        # length prefixes keep "a|b" + "c" apart from "a" + "b|c".
+        key = (
+            event_id or f"{len(user)}:{user}|{len(vehicle)}:{vehicle}|{kind}|{occurred.isoformat()}"
+        )
         yield EventRow(line, key, user, vehicle, kind, occurred, value)
