@@ -11,6 +11,7 @@ import json
 import math
 import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -111,8 +112,13 @@ def _check_continuous(f: Feature, value: Any) -> tuple[float | None, str | None]
 
 
 def slug(raw: str) -> str:
-    """Canonical categorical value: 'Mercedes-Benz', 'mercedes_benz' -> 'mercedes-benz'."""
-    return re.sub(r"[\s_]+", "-", raw.strip().lower())
+    """Canonical categorical value: 'Mercedes-Benz', 'mercedes_benz' -> 'mercedes-benz',
+    'Škoda' -> 'skoda' (sources disagree on accents as much as on case)."""
+    text = raw.strip().lower()
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"[\s_]+", "-", text)
 
 
 def _check_category(f: Feature, value: Any) -> tuple[str | None, str | None]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from models.schema import SchemaError, load_schema
+from models.schema import SchemaError, load_schema, slug
 
 
 @pytest.fixture(scope="module")
@@ -110,3 +110,9 @@ def test_categories_are_canonicalised(vehicles) -> None:
     assert result.features == {
         "price": 5000, "make": "mercedes-benz", "body_type": "small", "fuel": "diesel",
     }  # fmt: skip
+
+
+def test_slug_folds_case_separators_and_accents() -> None:
+    assert slug(" Mercedes_Benz ") == "mercedes-benz"
+    assert slug("Škoda") == "skoda"
+    assert slug("Citroën C4") == "citroen-c4"
