@@ -20,10 +20,14 @@ def _sqlalchemy_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def start_embedded(settings: Settings) -> str:
-    """Start (or reuse) the embedded PostgreSQL 16 and return a URL to Forecourt's database."""
+def _quiet_pgserver() -> None:
     # pgserver asks platformdirs for a runtime dir it never needs here; keep the CLI quiet.
     warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
+
+
+def start_embedded(settings: Settings) -> str:
+    """Start (or reuse) the embedded PostgreSQL 16 and return a URL to Forecourt's database."""
+    _quiet_pgserver()
     import pgserver  # heavy import, only when embedded mode is actually used
 
     pgdata = settings.embedded_pgdata.resolve()
@@ -41,6 +45,7 @@ def start_embedded(settings: Settings) -> str:
 
 def stop_embedded(settings: Settings) -> bool:
     """Stop the embedded PostgreSQL if it runs; True if it was running."""
+    _quiet_pgserver()
     from pgserver._commands import pg_ctl  # pgserver is pinned (<0.2); this is its own stopper
 
     pgdata = settings.embedded_pgdata.resolve()
