@@ -1,0 +1,182 @@
+"""The shared feature space: vocabularies and scalers that turn features into fixed slots.
+
+Vehicles and user profiles live in the same slots: a vehicle is one-hot / multi-hot over each
+vocabulary and a scaled value per continuous feature; a profile (models/profiles.py) holds a
+probability per vocabulary slot and a mean and std per continuous feature. The space is built
+once from the catalogue and travels with every trained model (``to_dict`` / ``from_dict``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from models.schema import Feature, FeatureSchema
+
+OTHER = "<other>"  # rare or unseen values share one slot, so nothing falls outside the space
+
+
+@dataclass
+class Vocabulary:
+    name: str
+    values: list[str]  # slot order; OTHER is always the last slot
+    multi: bool = False
+
+    @property
+    def size(self) -> int:
+        return len(self.values)
+
+    def index(self) -> dict[str, int]:
+        return {v: i for i, v in enumerate(self.values)}
+
+
+@dataclass
+class Scaler:
+    """log (optional) -> clip -> standardise; the inverse maps profile means back to units."""
+
+    name: str
+    log: bool
+    lo: float
+    hi: float
+    mean: float
+    std: float
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        y = np.clip(x.astype(np.float64), self.lo, self.hi)
+        if self.log:
+            y = np.log1p(np.maximum(y, 0.0))
+        return (y - self.mean) / self.std
+
+    def inverse(self, z: np.ndarray) -> np.ndarray:
+        y = z * self.std + self.mean
+        return np.expm1(y) if self.log else y
+
+
+@dataclass
+class FeatureSpace:
+    """Fixed-width layout: every vocabulary's slots, then one slot per continuous feature."""
+
+    schema_name: str
+    schema_fingerprint: str
+    vocabularies: list[Vocabulary] = field(default_factory=list)
+    scalers: list[Scaler] = field(default_factory=list)
+
+    @classmethod
+    def fit(
+        cls,
+        schema: FeatureSchema,
+        items: Iterable[Mapping[str, Any]],
+        *,
+        max_values: int = 200,
+        min_count: int = 5,
+    ) -> FeatureSpace:
+        """Vocabularies keep each feature's ``max_values`` most frequent values seen at least
+        ``min_count`` times; scalers take the robust range of each continuous feature."""
+        counts = {f.name: Counter() for f in schema.item_features if f.kind == "categorical"}
+        numbers: dict[str, list[float]] = {
+            f.name: [] for f in schema.item_features if f.kind == "continuous"
+        }
+        for item in items:
+            for name, counter in counts.items():
+                value = item.get(name)
+                if value is None:
+                    continue
+                counter.update(value if isinstance(value, list) else [value])
+            for name, bucket in numbers.items():
+                value = item.get(name)
+                if value is not None:
+                    bucket.append(float(value))
+        space = cls(schema.name, schema.fingerprint())
+        for f in schema.item_features:
+            if f.kind == "categorical":
+                common = [v for v, n in counts[f.name].most_common(max_values) if n >= min_count]
+                space.vocabularies.append(Vocabulary(f.name, [*sorted(common), OTHER], f.multi))
+            else:
+                space.scalers.append(_fit_scaler(f, np.asarray(numbers[f.name])))
+        return space
+
+    @property
+    def categorical_width(self) -> int:
+        return sum(v.size for v in self.vocabularies)
+
+    @property
+    def width(self) -> int:
+        return self.categorical_width + len(self.scalers)
+
+    def offsets(self) -> list[int]:
+        """Start slot of each vocabulary."""
+        starts, at = [], 0
+        for vocab in self.vocabularies:
+            starts.append(at)
+            at += vocab.size
+        return starts
+
+    def encode_items(self, items: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+        """Items -> (categorical block [n, C] with rows summing to 1 per present feature,
+        continuous block [n, K] scaled, NaN where the value is absent)."""
+        n = len(items)
+        cat = np.zeros((n, self.categorical_width), dtype=np.float32)
+        for start, vocab in zip(self.offsets(), self.vocabularies, strict=True):
+            index, other = vocab.index(), vocab.size - 1
+            for row, item in enumerate(items):
+                value = item.get(vocab.name)
+                if value is None:
+                    continue
+                values = value if isinstance(value, list) else [value]
+                if not values:
+                    continue
+                share = 1.0 / len(values)  # a multi-valued item spreads one unit over its values
+                for v in values:
+                    cat[row, start + index.get(v, other)] += share
+        cont = np.full((n, len(self.scalers)), np.nan, dtype=np.float32)
+        for col, scaler in enumerate(self.scalers):
+            raw = np.array(
+                [np.nan if item.get(scaler.name) is None else item[scaler.name] for item in items],
+                dtype=np.float64,
+            )
+            present = ~np.isnan(raw)
+            cont[present, col] = scaler.transform(raw[present])
+        return cat, cont
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_name": self.schema_name,
+            "schema_fingerprint": self.schema_fingerprint,
+            "vocabularies": [v.__dict__ for v in self.vocabularies],
+            "scalers": [s.__dict__ for s in self.scalers],
+        }
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> FeatureSpace:
+        return cls(
+            doc["schema_name"],
+            doc["schema_fingerprint"],
+            [Vocabulary(**v) for v in doc["vocabularies"]],
+            [Scaler(**s) for s in doc["scalers"]],
+        )
+
+
+def _fit_scaler(f: Feature, values: np.ndarray) -> Scaler:
+    if values.size:
+        lo = f.clip_min if f.clip_min is not None else float(np.quantile(values, 0.001))
+        hi = f.clip_max if f.clip_max is not None else float(np.quantile(values, 0.999))
+    else:
+        lo, hi = f.clip_min or 0.0, f.clip_max or 1.0
+    hi = max(hi, lo + 1e-9)
+    probe = Scaler(f.name, f.log, lo, hi, 0.0, 1.0)
+    scaled = probe.transform(values) if values.size else np.zeros(1)
+    std = float(scaled.std())
+    return Scaler(f.name, f.log, lo, hi, float(scaled.mean()), std if std > 1e-9 else 1.0)
+
+
+def describe_continuous(scaler: Scaler, mean: float, std: float) -> tuple[float, float]:
+    """A profile's scaled mean ± std back in the feature's unit (std via the delta method)."""
+    centre = float(scaler.inverse(np.array([mean]))[0])
+    if not scaler.log:
+        return centre, std * scaler.std
+    return centre, (centre + 1.0) * std * scaler.std if math.isfinite(centre) else math.nan

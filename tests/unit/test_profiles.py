@@ -1,0 +1,148 @@
+"""Profiles: Bayesian shrinkage with known answers, and incremental == full rebuild."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from models.features import OTHER, FeatureSpace, describe_continuous
+from models.profiles import (
+    DAY,
+    Events,
+    ProfileConfig,
+    advance,
+    expiring,
+    global_prior,
+    posterior,
+    rebuild,
+    type_weights_from_counts,
+)
+from models.schema import parse_schema
+
+SCHEMA = parse_schema(
+    {
+        "name": "cars",
+        "item_features": [
+            {"name": "colour", "kind": "categorical"},
+            {"name": "price", "kind": "continuous", "log": True},
+        ],
+    }
+)
+CATALOGUE = [{"colour": c, "price": p} for c in ("red", "blue", "black") for p in (5e3, 1e4, 2e4)]
+SPACE = FeatureSpace.fit(SCHEMA, CATALOGUE * 5)
+T0 = 1_700_000_000.0
+
+
+def _events(rows: list[tuple[int, float, int, dict]]) -> Events:
+    cat, cont = SPACE.encode_items([item for *_, item in rows])
+    return Events(
+        np.array([r[0] for r in rows], dtype=np.int64),
+        np.array([r[1] for r in rows], dtype=np.float64),
+        np.array([r[2] for r in rows], dtype=np.int64),
+        cat,
+        cont,
+    )
+
+
+def _red_probability(vector: np.ndarray) -> float:
+    return float(vector[SPACE.vocabularies[0].index()["red"]])
+
+
+def test_feature_space_layout() -> None:
+    vocab = SPACE.vocabularies[0]
+    assert vocab.values == ["black", "blue", "red", OTHER]
+    cat, cont = SPACE.encode_items([{"colour": "red", "price": 1e4}, {"colour": "pink"}, {}])
+    assert cat.tolist()[0] == [0, 0, 1, 0]
+    assert cat.tolist()[1] == [0, 0, 0, 1]  # unseen value -> the other slot
+    assert cat.tolist()[2] == [0, 0, 0, 0]
+    assert np.isnan(cont[1, 0]) and not np.isnan(cont[0, 0])
+    assert FeatureSpace.from_dict(SPACE.to_dict()) == SPACE
+    mean, _ = describe_continuous(SPACE.scalers[0], float(cont[0, 0]), 0.0)
+    assert mean == pytest.approx(1e4)
+
+
+def test_one_view_is_not_certainty_many_views_dominate() -> None:
+    cfg = ProfileConfig(type_weights=(1.0, 1.0, 1.0))
+    red = {"colour": "red", "price": 1e4}
+    one = _events([(0, T0, 0, red)])
+    many = _events([(0, T0 - i * 60, 0, red) for i in range(200)])
+    prior = global_prior(_events([(0, T0, 0, c) for c in CATALOGUE]), SPACE)
+    p_one = _red_probability(posterior(rebuild(one, 1, T0, cfg), SPACE, prior, cfg)[0])
+    p_many = _red_probability(posterior(rebuild(many, 1, T0, cfg), SPACE, prior, cfg)[0])
+    p_prior = float(prior.cat[SPACE.vocabularies[0].index()["red"]])
+    assert p_prior < p_one < 0.5 < p_many
+    assert p_many > 0.95
+
+
+def test_continuous_std_is_shrunk_not_zero() -> None:
+    cfg = ProfileConfig(type_weights=(1.0, 1.0, 1.0))
+    item = {"colour": "red", "price": 1e4}
+    prior = global_prior(_events([(0, T0, 0, c) for c in CATALOGUE]), SPACE)
+    k = SPACE.categorical_width
+    two = posterior(rebuild(_events([(0, T0, 0, item)] * 2), 1, T0, cfg), SPACE, prior, cfg)[0]
+    lots = [(0, T0 - i, 0, item) for i in range(500)]
+    many = posterior(rebuild(_events(lots), 1, T0, cfg), SPACE, prior, cfg)[0]
+    mean_two, std_two = two[k], two[k + 1]
+    assert std_two > 0.3 * prior.std[0]  # two views do not make the user sure
+    assert many[k + 1] < 0.2 * std_two  # hundreds of views do
+    target = SPACE.scalers[0].transform(np.array([1e4]))[0]
+    assert abs(many[k] - target) < abs(mean_two - target)
+
+
+def test_type_weights_and_recency() -> None:
+    weights = type_weights_from_counts(np.array([870, 126, 4]))
+    assert weights[0] == 1.0 and weights[2] > weights[1] > 1.0
+    cfg = ProfileConfig(type_weights=(1.0, 1.0, 1.0), half_life_days=7.0)
+    old = {"colour": "blue", "price": 1e4}
+    new = {"colour": "red", "price": 1e4}
+    stats = rebuild(_events([(0, T0 - 7 * DAY, 0, old), (0, T0, 0, new)]), 1, T0, cfg)
+    idx = SPACE.vocabularies[0].index()
+    assert stats.cat[0, idx["blue"]] == pytest.approx(0.5)  # one half-life ago
+    assert stats.cat[0, idx["red"]] == pytest.approx(1.0)
+
+
+def test_window_and_no_future_events() -> None:
+    cfg = ProfileConfig(type_weights=(1.0, 1.0, 1.0), window_days=30)
+    item = {"colour": "red", "price": 1e4}
+    stats = rebuild(
+        _events([(0, T0 - 31 * DAY, 0, item), (0, T0, 0, item), (0, T0 + 1, 0, item)]), 1, T0, cfg
+    )
+    assert stats.count.tolist() == [1.0]  # neither the expired nor the future event
+
+
+EVENT = st.tuples(
+    st.integers(0, 3),  # user
+    st.floats(0, 90, allow_nan=False),  # day
+    st.integers(0, 2),  # type
+    st.sampled_from([*CATALOGUE, {"colour": "pink"}, {"price": 3e4}, {}]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    history=st.lists(EVENT, max_size=40),
+    arrivals=st.lists(EVENT, min_size=1, max_size=15),
+)
+def test_incremental_updates_equal_a_full_rebuild(history: list, arrivals: list) -> None:
+    cfg = ProfileConfig(half_life_days=5.0, window_days=20.0)
+    types = np.array([1.0, 8.0, 40.0])
+    start = T0 + 45 * DAY
+    past = [(u, T0 + d * DAY, k, item) for u, d, k, item in history if T0 + d * DAY <= start]
+    stats = rebuild(_events(past) if past else _events([]), 4, start, cfg, types)
+    seen = list(past)
+    # Events arrive one at a time, each moving as_of to its time (as a worker would).
+    for u, d, k, item in sorted(arrivals, key=lambda e: e[1]):
+        at = start + d * DAY / 3
+        if at < stats.as_of:
+            continue
+        new = (u, at, k, item)
+        expired = expiring(_events(seen) if seen else _events([]), stats.as_of, at, cfg)
+        stats = advance(stats, at, _events([new]), expired, cfg, types)
+        seen.append(new)
+        full = rebuild(_events(seen), 4, at, cfg, types)
+        for name in ("cat", "w", "x", "xx", "count", "weight"):
+            np.testing.assert_allclose(
+                getattr(stats, name), getattr(full, name), rtol=1e-9, atol=1e-9, err_msg=name
+            )
