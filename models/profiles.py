@@ -69,10 +69,14 @@ class ProfileStats:
 
 
 def type_weights_from_counts(counts: np.ndarray) -> np.ndarray:
-    """Inverse share of each type, scaled so views weigh 1: rare deliberate acts weigh more."""
-    counts = np.maximum(np.asarray(counts, dtype=np.float64), 1.0)
-    share = counts / counts.sum()
-    return (1.0 / share) / (1.0 / share[0])
+    """Inverse share of each type, scaled so the commonest weighs 1: rare deliberate acts
+    weigh more. A type absent from the data gets the largest weight of those present."""
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.sum() == 0:
+        return np.ones_like(counts)
+    present = counts > 0
+    weights = np.where(present, counts.max() / np.maximum(counts, 1.0), 0.0)
+    return np.where(present, weights, weights.max())
 
 
 def _type_weights(cfg: ProfileConfig, events: Events) -> np.ndarray:
@@ -155,9 +159,12 @@ def global_prior(events: Events, space: FeatureSpace) -> Prior:
     for start, vocab in zip(space.offsets(), space.vocabularies, strict=True):
         block = slice(start, start + vocab.size)
         cat[block] /= cat[block].sum()
-    with np.errstate(invalid="ignore"):
-        mean = np.nan_to_num(np.nanmean(events.cont, axis=0)) if len(events) else np.zeros(0)
-        std = np.nan_to_num(np.nanstd(events.cont, axis=0), nan=1.0) if len(events) else mean
+    present = ~np.isnan(events.cont)
+    n = present.sum(axis=0)
+    x = np.where(present, events.cont, 0.0).astype(np.float64)
+    mean = x.sum(axis=0) / np.maximum(n, 1)  # no evidence: the catalogue's mean, 0 when scaled
+    var = (x * x).sum(axis=0) / np.maximum(n, 1) - mean**2
+    std = np.where(n > 1, np.sqrt(np.maximum(var, 0.0)), 1.0)
     return Prior(cat, mean, np.maximum(std, 1e-3))
 
 

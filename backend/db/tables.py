@@ -19,7 +19,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REAL
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -134,3 +134,39 @@ class Event(Base):
         # Events arrive roughly in time order, so a tiny BRIN index serves time-range scans.
         Index(None, "occurred_at", postgresql_using="brin"),
     )
+
+
+class FeatureSpaceRow(Base):
+    """A fitted feature space with the profile prior and settings built on it; profiles and
+    (later) models point at the one they were computed in."""
+
+    __tablename__ = "feature_spaces"
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(Text(collation="C"), unique=True)
+    schema_name: Mapped[str] = mapped_column(Text)
+    space: Mapped[dict[str, Any]]
+    prior: Mapped[dict[str, Any]]
+    config: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class UserProfile(Base):
+    """A user's profile as of a time: the posterior vector, the sufficient statistics the
+    incremental path continues from, and a readable summary."""
+
+    __tablename__ = "user_profiles"
+
+    user_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    space_id: Mapped[int] = mapped_column(ForeignKey("feature_spaces.id"))
+    as_of: Mapped[datetime]
+    event_count: Mapped[int]
+    total_weight: Mapped[float] = mapped_column(Float)
+    vector: Mapped[list[float]] = mapped_column(ARRAY(REAL))
+    stats: Mapped[dict[str, Any]]
+    summary: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (Index(None, "space_id"),)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner, Result
 
-from backend.cli import main
+from workers.cli import main  # the entry point: all commands
 
 
 def invoke(env: dict[str, str], *args: str) -> Result:

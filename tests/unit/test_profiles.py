@@ -94,6 +94,9 @@ def test_continuous_std_is_shrunk_not_zero() -> None:
 def test_type_weights_and_recency() -> None:
     weights = type_weights_from_counts(np.array([870, 126, 4]))
     assert weights[0] == 1.0 and weights[2] > weights[1] > 1.0
+    assert weights[2] == pytest.approx(870 / 4)
+    assert type_weights_from_counts(np.array([100, 10, 0])).tolist() == [1.0, 10.0, 10.0]
+    assert type_weights_from_counts(np.array([0, 0, 0])).tolist() == [1.0, 1.0, 1.0]
     cfg = ProfileConfig(type_weights=(1.0, 1.0, 1.0), half_life_days=7.0)
     old = {"colour": "blue", "price": 1e4}
     new = {"colour": "red", "price": 1e4}

@@ -1,0 +1,97 @@
+"""Reads and writes for profiles: events with the vehicle features valid when they happened."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+# The version a vehicle had at the event: the first one that had not ended yet. An event
+# before the first version's start (a listing dated later than its first view) gets the
+# first version rather than nothing.
+EVENTS_IN_WINDOW = text(
+    """
+    SELECT e.user_id, extract(epoch FROM e.occurred_at)::float8 AS at, e.type::text AS type,
+           vv.id AS version_id
+    FROM events e
+    CROSS JOIN LATERAL (
+        SELECT id FROM vehicle_versions v
+        WHERE v.vehicle_id = e.vehicle_id AND (v.valid_to IS NULL OR e.occurred_at < v.valid_to)
+        ORDER BY v.valid_to NULLS LAST
+        LIMIT 1
+    ) vv
+    WHERE e.occurred_at > :since AND e.occurred_at <= :until
+    """
+)
+
+
+def latest_event_time(conn: Connection) -> datetime | None:
+    return conn.execute(text("SELECT max(occurred_at) FROM events")).scalar_one()
+
+
+def catalogue_features(conn: Connection) -> list[dict[str, Any]]:
+    return list(conn.execute(text("SELECT features FROM vehicles")).scalars())
+
+
+def user_ids(conn: Connection) -> list[int]:
+    return list(conn.execute(text("SELECT id FROM users ORDER BY id")).scalars())
+
+
+def events_in_window(conn: Connection, since: datetime, until: datetime) -> list[Any]:
+    return list(conn.execute(EVENTS_IN_WINDOW, {"since": since, "until": until}).all())
+
+
+def version_features(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    rows = conn.execute(
+        text("SELECT id, features FROM vehicle_versions WHERE id = ANY(:ids)"), {"ids": list(ids)}
+    )
+    return dict(rows.all())
+
+
+def save_space(conn: Connection, schema_name: str, space: dict, prior: dict, config: dict) -> int:
+    blob = json.dumps([space, prior, config], sort_keys=True).encode()
+    fingerprint = hashlib.sha256(blob).hexdigest()[:20]
+    found = conn.execute(
+        text("SELECT id FROM feature_spaces WHERE fingerprint = :f"), {"f": fingerprint}
+    ).scalar_one_or_none()
+    if found is not None:
+        return int(found)
+    return int(
+        conn.execute(
+            text(
+                "INSERT INTO feature_spaces (fingerprint, schema_name, space, prior, config)"
+                " VALUES (:f, :n, :s, :p, :c) RETURNING id"
+            ),
+            {"f": fingerprint, "n": schema_name, "s": json.dumps(space),
+             "p": json.dumps(prior), "c": json.dumps(config)},
+        ).scalar_one()
+    )  # fmt: skip
+
+
+def replace_profiles(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """All profiles at once (a rebuild), in the caller's transaction."""
+    conn.execute(text("DELETE FROM user_profiles"))
+    if rows:
+        conn.execute(
+            text(
+                "INSERT INTO user_profiles (user_id, space_id, as_of, event_count, total_weight,"
+                " vector, stats, summary) VALUES (:user_id, :space_id, :as_of, :event_count,"
+                " :total_weight, :vector, CAST(:stats AS jsonb), CAST(:summary AS jsonb))"
+            ),
+            list(rows),
+        )
+
+
+def profile_of(conn: Connection, external_id: str) -> Any:
+    return conn.execute(
+        text(
+            "SELECT u.external_id, p.as_of, p.event_count, p.total_weight, p.summary"
+            " FROM users u LEFT JOIN user_profiles p ON p.user_id = u.id"
+            " WHERE u.external_id = :e"
+        ),
+        {"e": external_id},
+    ).one_or_none()

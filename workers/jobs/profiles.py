@@ -1,0 +1,132 @@
+"""Profile rebuild: events in the window (with the features each vehicle had then) ->
+Bayesian profiles (models/profiles.py) -> ``user_profiles``."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import Engine
+
+from backend.db import profile_queries as q
+from models.features import OTHER, FeatureSpace, describe_continuous
+from models.profiles import (
+    EVENT_TYPES,
+    Events,
+    Prior,
+    ProfileConfig,
+    global_prior,
+    posterior,
+    rebuild,
+    type_weights_from_counts,
+    with_types,
+)
+from models.schema import FeatureSchema
+
+TOP = 3  # categories per feature in the readable summary
+
+
+@dataclass
+class RebuildResult:
+    users: int
+    users_with_events: int
+    events: int
+    as_of: datetime
+    type_weights: tuple[float, ...]
+    seconds: float
+
+
+def _events(
+    rows: list, space: FeatureSpace, versions: dict[int, dict], index: dict[int, int]
+) -> Events:
+    ids = sorted(versions)
+    cat, cont = space.encode_items([versions[i] for i in ids])
+    where = {vid: n for n, vid in enumerate(ids)}
+    pos = np.array([where[r.version_id] for r in rows], dtype=np.int64)
+    kinds = {name: n for n, name in enumerate(EVENT_TYPES)}
+    return Events(
+        np.array([index[r.user_id] for r in rows], dtype=np.int64),
+        np.array([r.at for r in rows], dtype=np.float64),
+        np.array([kinds[r.type] for r in rows], dtype=np.int64),
+        cat[pos] if len(rows) else cat[:0],
+        cont[pos] if len(rows) else cont[:0],
+    )
+
+
+def summarise(vector: np.ndarray, space: FeatureSpace, count: float) -> dict:
+    """Top categories with probabilities and continuous mean ± std in their units."""
+    out: dict = {"events": int(count), "categories": {}, "ranges": {}}
+    for start, vocab in zip(space.offsets(), space.vocabularies, strict=True):
+        probs = vector[start : start + vocab.size]
+        order = np.argsort(-probs)[:TOP]
+        out["categories"][vocab.name] = {
+            vocab.values[i]: round(float(probs[i]), 3) for i in order if vocab.values[i] != OTHER
+        }
+    c, k = space.categorical_width, len(space.scalers)
+    for j, scaler in enumerate(space.scalers):
+        mean, std = describe_continuous(scaler, float(vector[c + j]), float(vector[c + k + j]))
+        out["ranges"][scaler.name] = {"mean": round(mean, 2), "std": round(std, 2)}
+    return out
+
+
+def rebuild_profiles(
+    engine: Engine,
+    schema: FeatureSchema,
+    *,
+    as_of: datetime | None = None,
+    cfg: ProfileConfig | None = None,
+) -> RebuildResult:
+    started = time.perf_counter()
+    cfg = cfg or ProfileConfig()
+    with engine.connect() as conn:
+        as_of = as_of or q.latest_event_time(conn) or datetime.now(UTC)
+        space = FeatureSpace.fit(schema, q.catalogue_features(conn))
+        users = q.user_ids(conn)
+        rows = q.events_in_window(conn, as_of - timedelta(days=cfg.window_days), as_of)
+        versions = q.version_features(conn, sorted({r.version_id for r in rows}))
+    index = {uid: n for n, uid in enumerate(users)}
+    events = _events(rows, space, versions, index)
+    types = (
+        np.asarray(cfg.type_weights)
+        if cfg.type_weights
+        else type_weights_from_counts(np.bincount(events.kind, minlength=len(EVENT_TYPES)))
+    )
+    cfg = with_types(cfg, types)
+    stats = rebuild(events, len(users), as_of.timestamp(), cfg, types)
+    prior = global_prior(events, space)
+    vectors = posterior(stats, space, prior, cfg)
+    with engine.begin() as conn:
+        space_id = q.save_space(conn, schema.name, space.to_dict(), _prior_dict(prior), asdict(cfg))
+        q.replace_profiles(
+            conn,
+            [
+                {
+                    "user_id": uid,
+                    "space_id": space_id,
+                    "as_of": as_of,
+                    "event_count": int(stats.count[n]),
+                    "total_weight": float(stats.weight[n]),
+                    "vector": vectors[n].tolist(),
+                    "stats": json.dumps(
+                        {name: getattr(stats, name)[n].tolist() for name in ("cat", "w", "x", "xx")}
+                    ),
+                    "summary": json.dumps(summarise(vectors[n], space, stats.count[n])),
+                }
+                for uid, n in index.items()
+            ],
+        )
+    return RebuildResult(
+        users=len(users),
+        users_with_events=int((stats.count > 0).sum()),
+        events=len(events),
+        as_of=as_of,
+        type_weights=tuple(round(float(t), 3) for t in types),
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _prior_dict(prior: Prior) -> dict:
+    return {"cat": prior.cat.tolist(), "mean": prior.mean.tolist(), "std": prior.std.tolist()}
