@@ -11,6 +11,7 @@ from models.features import OTHER, FeatureSpace, describe_continuous
 from models.profiles import (
     DAY,
     Events,
+    Prior,
     ProfileConfig,
     advance,
     expiring,
@@ -149,3 +150,72 @@ def test_incremental_updates_equal_a_full_rebuild(history: list, arrivals: list)
             np.testing.assert_allclose(
                 getattr(stats, name), getattr(full, name), rtol=1e-9, atol=1e-9, err_msg=name
             )
+
+
+COLOURS = parse_schema(
+    {
+        "name": "colours",
+        "item_features": [
+            {"name": "colour", "kind": "categorical"},
+            {"name": "price", "kind": "continuous"},
+        ],
+    }
+)
+PALETTE = FeatureSpace.fit(
+    COLOURS,
+    [{"colour": c, "price": p} for c in ("black", "grey", "red", "white") for p in (5e3, 3e4)] * 3,
+)
+
+
+def _palette_events(items: list[dict], kinds: list[int] | None = None, t: float = T0) -> Events:
+    cat, cont = PALETTE.encode_items(items)
+    n = len(items)
+    return Events(np.zeros(n, dtype=np.int64), np.full(n, t), np.array(kinds or [0] * n), cat, cont)
+
+
+SEEN = (("black", 10e3), ("black", 12e3), ("grey", 14e3), ("grey", 16e3), ("red", 18e3))
+FIVE = [{"colour": c, "price": p} for c, p in SEEN]
+UNIFORM = Prior(np.array([0.25, 0.25, 0.25, 0.25, 0.0]), np.array([0.0]), np.array([1.0]))
+
+
+def _colours(alpha: float) -> dict[str, float]:
+    cfg = ProfileConfig(alpha=alpha, type_weights=(1.0, 1.0, 1.0))
+    vector = posterior(rebuild(_palette_events(FIVE), 1, T0, cfg), PALETTE, UNIFORM, cfg)[0]
+    return {c: float(vector[i]) for c, i in PALETTE.vocabularies[0].index().items()}
+
+
+def test_five_views_known_answer() -> None:
+    mid = _colours(alpha=2.0)
+    assert mid["black"] == pytest.approx(mid["grey"]) and mid["grey"] > mid["red"] > mid["white"]
+    tiny = _colours(alpha=1e-9)
+    assert (tiny["black"], tiny["grey"], tiny["red"]) == pytest.approx((0.4, 0.4, 0.2))
+    huge = _colours(alpha=1e9)
+    assert [huge[c] for c in ("black", "grey", "red", "white")] == pytest.approx([0.25] * 4)
+
+
+def test_price_mean_and_std_match_hand_computed_values() -> None:
+    cfg = ProfileConfig(shrink=1e-9, type_weights=(1.0, 1.0, 1.0))
+    stats = rebuild(_palette_events(FIVE), 1, T0, cfg)
+    vector = posterior(stats, PALETTE, UNIFORM, cfg)[0]
+    scaler, c = PALETTE.scalers[0], PALETTE.categorical_width
+    prices = np.array([10e3, 12e3, 14e3, 16e3, 18e3])
+    scaled = scaler.transform(prices)
+    assert vector[c] == pytest.approx(scaled.mean(), rel=1e-5)
+    assert vector[c + 1] == pytest.approx(scaled.std(), rel=1e-4)  # population std, w = 1
+    mean, std = describe_continuous(scaler, float(vector[c]), float(vector[c + 1]))
+    assert (mean, std) == pytest.approx((14e3, prices.std()), rel=1e-4)
+    # Unequal weights: a contact (weight 3) on the 18k car pulls the mean up to 15k.
+    weighted = rebuild(_palette_events(FIVE, [0, 0, 0, 0, 2]), 1, T0,
+                       ProfileConfig(shrink=1e-9, type_weights=(1.0, 1.0, 3.0)))  # fmt: skip
+    v = posterior(weighted, PALETTE, UNIFORM, cfg)[0]
+    assert describe_continuous(scaler, float(v[c]), 0.0)[0] == pytest.approx(
+        np.average(prices, weights=[1, 1, 1, 1, 3]), rel=1e-5
+    )
+
+
+def test_a_contact_outweighs_a_view() -> None:
+    cfg = ProfileConfig(alpha=1.0, type_weights=tuple(type_weights_from_counts([90, 9, 1])))
+    items = [{"colour": "black"}, {"colour": "red"}]
+    vector = posterior(rebuild(_palette_events(items, [0, 2]), 1, T0, cfg), PALETTE, UNIFORM, cfg)
+    index = PALETTE.vocabularies[0].index()
+    assert vector[0, index["red"]] > 10 * vector[0, index["black"]]
