@@ -36,6 +36,13 @@ class Settings(BaseSettings):
     )
     import_batch_rows: int = Field(100_000, gt=0, description="Rows per COPY batch on import")
     usd_to_eur: float = Field(0.92, gt=0, description="Rate for catalogues priced in USD")
+    profile_alpha: float = Field(10.0, gt=0, description="Dirichlet concentration of the prior")
+    profile_shrink: float = Field(3.0, gt=0, description="Pseudo-weight of the global mean/std")
+    profile_half_life_days: float = Field(7.0, gt=0, description="Recency half-life of events")
+    profile_window_days: float = Field(30.0, gt=0, description="Events before as_of in a profile")
+    profile_type_weights: tuple[float, float, float] | None = Field(
+        None, description="view,bookmark,contact weights (JSON list); unset = inverse shares"
+    )
 
     @property
     def embedded_pgdata(self) -> Path:

@@ -16,6 +16,7 @@ from backend.db.engine import make_engine
 from backend.db.profile_queries import profile_of
 from backend.ingest.parsing import parse_timestamp
 from backend.settings import Settings
+from models.profiles import ProfileConfig
 from models.schema import SchemaError, load_schema
 from workers.jobs.profiles import rebuild_profiles
 
@@ -51,7 +52,14 @@ def rebuild(settings: Settings, as_of: datetime | None, schema: str | None) -> N
             f"database at revision {at or 'base'}, code expects {head[0]}:"
             " run `forecourt db upgrade`"
         )
-    result = rebuild_profiles(engine, feature_schema, as_of=as_of)
+    cfg = ProfileConfig(
+        alpha=settings.profile_alpha,
+        shrink=settings.profile_shrink,
+        half_life_days=settings.profile_half_life_days,
+        window_days=settings.profile_window_days,
+        type_weights=settings.profile_type_weights,
+    )
+    result = rebuild_profiles(engine, feature_schema, as_of=as_of, cfg=cfg)
     click.echo(
         f"profiles: {result.users:,} users ({result.users_with_events:,} with events in the "
         f"window), {result.events:,} events, as of {result.as_of.isoformat()}, type weights "

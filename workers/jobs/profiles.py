@@ -62,9 +62,10 @@ def summarise(vector: np.ndarray, space: FeatureSpace, count: float) -> dict:
     for start, vocab in zip(space.offsets(), space.vocabularies, strict=True):
         probs = vector[start : start + vocab.size]
         order = np.argsort(-probs)[:TOP]
-        out["categories"][vocab.name] = {
-            vocab.values[i]: round(float(probs[i]), 3) for i in order if vocab.values[i] != OTHER
-        }
+        # A list, not an object: jsonb does not keep key order, and the order is the point.
+        out["categories"][vocab.name] = [
+            [vocab.values[i], round(float(probs[i]), 3)] for i in order if vocab.values[i] != OTHER
+        ]
     c, k = space.categorical_width, len(space.scalers)
     for j, scaler in enumerate(space.scalers):
         mean, std = describe_continuous(scaler, float(vector[c + j]), float(vector[c + k + j]))
