@@ -58,6 +58,31 @@ class Scaler:
 
 
 @dataclass
+class Encoded:
+    """Encoded items: categorical slots as (slot, value) columns, -1 where a column is unused."""
+
+    slots: np.ndarray  # [n, S] int32
+    vals: np.ndarray  # [n, S] float32
+    cont: np.ndarray  # [n, K] float32, NaN = absent
+    width: int  # C, the categorical width of the space
+
+    def dense_cat(self) -> np.ndarray:
+        n = len(self.slots)
+        dense = np.zeros((n, self.width), dtype=np.float32)
+        rows = np.repeat(np.arange(n), self.slots.shape[1])
+        flat, vals = self.slots.ravel(), self.vals.ravel()
+        used = flat >= 0
+        np.add.at(dense, (rows[used], flat[used]), vals[used])
+        return dense
+
+
+def _values(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+@dataclass
 class FeatureSpace:
     """Fixed-width layout: every vocabulary's slots, then one slot per continuous feature."""
 
@@ -116,23 +141,23 @@ class FeatureSpace:
             at += vocab.size
         return starts
 
-    def encode_items(self, items: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
-        """Items -> (categorical block [n, C] with rows summing to 1 per present feature,
-        continuous block [n, K] scaled, NaN where the value is absent)."""
+    def encode(self, items: Sequence[Mapping[str, Any]]) -> Encoded:
+        """Items -> sparse categorical slots (one column per single-valued vocabulary, several
+        for multi-valued ones; a multi-valued item spreads one unit over its values) and the
+        scaled continuous block (NaN where absent)."""
         n = len(items)
-        cat = np.zeros((n, self.categorical_width), dtype=np.float32)
+        columns: list[tuple[np.ndarray, np.ndarray]] = []
         for start, vocab in zip(self.offsets(), self.vocabularies, strict=True):
             index, other = vocab.index(), vocab.size - 1
-            for row, item in enumerate(items):
-                value = item.get(vocab.name)
-                if value is None:
-                    continue
-                values = value if isinstance(value, list) else [value]
-                if not values:
-                    continue
-                share = 1.0 / len(values)  # a multi-valued item spreads one unit over its values
-                for v in values:
-                    cat[row, start + index.get(v, other)] += share
+            lists = [_values(item.get(vocab.name)) for item in items]
+            width = max((len(v) for v in lists), default=0) if vocab.multi else 1
+            slots = np.full((n, max(width, 1)), -1, dtype=np.int32)
+            vals = np.zeros((n, max(width, 1)), dtype=np.float32)
+            for row, values in enumerate(lists):
+                for col, v in enumerate(values[: slots.shape[1]]):
+                    slots[row, col] = start + index.get(v, other)
+                    vals[row, col] = 1.0 / len(values)
+            columns.append((slots, vals))
         cont = np.full((n, len(self.scalers)), np.nan, dtype=np.float32)
         for col, scaler in enumerate(self.scalers):
             raw = np.array(
@@ -141,7 +166,21 @@ class FeatureSpace:
             )
             present = ~np.isnan(raw)
             cont[present, col] = scaler.transform(raw[present])
-        return cat, cont
+        return Encoded(
+            np.concatenate([c[0] for c in columns], axis=1)
+            if columns
+            else np.zeros((n, 0), np.int32),
+            np.concatenate([c[1] for c in columns], axis=1)
+            if columns
+            else np.zeros((n, 0), np.float32),
+            cont,
+            self.categorical_width,
+        )
+
+    def encode_items(self, items: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+        """Items -> (dense categorical block [n, C], continuous block [n, K])."""
+        encoded = self.encode(items)
+        return encoded.dense_cat(), encoded.cont
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -10,11 +10,13 @@ Event weight = type weight x 2^(-(as_of - t) / half_life), for t in (as_of - win
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
-from models.features import FeatureSpace
+from models.features import Encoded, FeatureSpace
 
 DAY = 86_400.0
 EVENT_TYPES = ("view", "bookmark", "contact")
@@ -32,20 +34,35 @@ class ProfileConfig:
 
 @dataclass
 class Events:
-    """Events as parallel arrays; ``cat``/``cont`` encode each event's vehicle as it was then."""
+    """Events as parallel arrays. Each points at a row of ``table``: the encoding of the
+    vehicle version it was about, so a million events on a thousand versions encode once."""
 
     user: np.ndarray  # [E] int, user index
     t: np.ndarray  # [E] float, unix seconds
     kind: np.ndarray  # [E] int, index into EVENT_TYPES
-    cat: np.ndarray  # [E, C] float
-    cont: np.ndarray  # [E, K] float, NaN where the vehicle has no value
+    version: np.ndarray  # [E] int, row of table
+    table: Encoded
 
     def __len__(self) -> int:
         return len(self.user)
 
     def select(self, mask: np.ndarray) -> Events:
-        return Events(self.user[mask], self.t[mask], self.kind[mask], self.cat[mask],
-                      self.cont[mask])  # fmt: skip
+        return Events(self.user[mask], self.t[mask], self.kind[mask], self.version[mask],
+                      self.table)  # fmt: skip
+
+    @classmethod
+    def from_items(
+        cls, space: FeatureSpace, user: Sequence[int], t: Sequence[float], kind: Sequence[int],
+        items: Sequence[Mapping[str, Any]],
+    ) -> Events:  # fmt: skip
+        """One table row per event: convenient for tests and small batches."""
+        return cls(
+            np.asarray(user, dtype=np.int64).reshape(-1),
+            np.asarray(t, dtype=np.float64).reshape(-1),
+            np.asarray(kind, dtype=np.int64).reshape(-1),
+            np.arange(len(items), dtype=np.int64),
+            space.encode(items),
+        )
 
 
 @dataclass
@@ -97,20 +114,30 @@ def _in_window(t: np.ndarray, as_of: float, cfg: ProfileConfig) -> np.ndarray:
 def _sums(
     n_users: int, events: Events, w: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-user weighted sums, vectorised: one np.add.at per block, no per-event loop."""
-    c, k = events.cat.shape[1], events.cont.shape[1]
-    cat = np.zeros((n_users, c))
-    np.add.at(cat, events.user, events.cat * w[:, None])
-    present = ~np.isnan(events.cont)
-    x = np.where(present, events.cont, 0.0)
-    wp = present * w[:, None]
-    sums = [np.zeros((n_users, k)) for _ in range(3)]
-    np.add.at(sums[0], events.user, wp)
-    np.add.at(sums[1], events.user, wp * x)
-    np.add.at(sums[2], events.user, wp * x * x)
+    """Per-user weighted sums, vectorised with bincount over (user, slot): no per-event loop
+    and no dense [events x slots] matrix."""
+    table, v, c = events.table, events.version, events.table.width
+    cat = np.zeros(n_users * c)
+    for j in range(table.slots.shape[1]):
+        slot = table.slots[v, j]
+        used = slot >= 0
+        cat += np.bincount(
+            events.user[used] * c + slot[used],
+            weights=(w * table.vals[v, j])[used],
+            minlength=n_users * c,
+        )
+    k = table.cont.shape[1]
+    sums = np.zeros((3, n_users, k))
+    for j in range(k):
+        x = table.cont[v, j].astype(np.float64)
+        present = ~np.isnan(x)
+        u, wp, xp = events.user[present], w[present], x[present]
+        sums[0, :, j] = np.bincount(u, weights=wp, minlength=n_users)
+        sums[1, :, j] = np.bincount(u, weights=wp * xp, minlength=n_users)
+        sums[2, :, j] = np.bincount(u, weights=wp * xp * xp, minlength=n_users)
     count = np.bincount(events.user, minlength=n_users).astype(np.float64)
     weight = np.bincount(events.user, weights=w, minlength=n_users)
-    return cat, sums[0], sums[1], sums[2], count, weight
+    return cat.reshape(n_users, c), sums[0], sums[1], sums[2], count, weight
 
 
 def rebuild(
@@ -155,13 +182,16 @@ def expiring(events: Events, old_as_of: float, new_as_of: float, cfg: ProfileCon
 
 def global_prior(events: Events, space: FeatureSpace) -> Prior:
     """Unweighted distribution of what users interacted with: the prior of every profile."""
-    cat = events.cat.sum(axis=0).astype(np.float64) + 1.0  # add-one: no slot has prior 0
+    zero = Events(np.zeros(len(events), np.int64), events.t, events.kind, events.version,
+                  events.table)  # fmt: skip
+    cat = _sums(1, zero, np.ones(len(events)))[0][0] + 1.0  # add-one: no slot has prior 0
     for start, vocab in zip(space.offsets(), space.vocabularies, strict=True):
         block = slice(start, start + vocab.size)
         cat[block] /= cat[block].sum()
-    present = ~np.isnan(events.cont)
+    cont = events.table.cont[events.version]
+    present = ~np.isnan(cont)
     n = present.sum(axis=0)
-    x = np.where(present, events.cont, 0.0).astype(np.float64)
+    x = np.where(present, cont, 0.0).astype(np.float64)
     mean = x.sum(axis=0) / np.maximum(n, 1)  # no evidence: the catalogue's mean, 0 when scaled
     var = (x * x).sum(axis=0) / np.maximum(n, 1) - mean**2
     std = np.where(n > 1, np.sqrt(np.maximum(var, 0.0)), 1.0)

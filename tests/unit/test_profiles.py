@@ -37,14 +37,10 @@ T0 = 1_700_000_000.0
 
 
 def _events(rows: list[tuple[int, float, int, dict]]) -> Events:
-    cat, cont = SPACE.encode_items([item for *_, item in rows])
-    return Events(
-        np.array([r[0] for r in rows], dtype=np.int64),
-        np.array([r[1] for r in rows], dtype=np.float64),
-        np.array([r[2] for r in rows], dtype=np.int64),
-        cat,
-        cont,
-    )
+    return Events.from_items(
+        SPACE, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+        [r[3] for r in rows],
+    )  # fmt: skip
 
 
 def _red_probability(vector: np.ndarray) -> float:
@@ -168,9 +164,8 @@ PALETTE = FeatureSpace.fit(
 
 
 def _palette_events(items: list[dict], kinds: list[int] | None = None, t: float = T0) -> Events:
-    cat, cont = PALETTE.encode_items(items)
     n = len(items)
-    return Events(np.zeros(n, dtype=np.int64), np.full(n, t), np.array(kinds or [0] * n), cat, cont)
+    return Events.from_items(PALETTE, [0] * n, [t] * n, kinds or [0] * n, items)
 
 
 SEEN = (("black", 10e3), ("black", 12e3), ("grey", 14e3), ("grey", 16e3), ("red", 18e3))

@@ -43,16 +43,14 @@ def _events(
     rows: list, space: FeatureSpace, versions: dict[int, dict], index: dict[int, int]
 ) -> Events:
     ids = sorted(versions)
-    cat, cont = space.encode_items([versions[i] for i in ids])
     where = {vid: n for n, vid in enumerate(ids)}
-    pos = np.array([where[r.version_id] for r in rows], dtype=np.int64)
     kinds = {name: n for n, name in enumerate(EVENT_TYPES)}
     return Events(
         np.array([index[r.user_id] for r in rows], dtype=np.int64),
         np.array([r.at for r in rows], dtype=np.float64),
         np.array([kinds[r.type] for r in rows], dtype=np.int64),
-        cat[pos] if len(rows) else cat[:0],
-        cont[pos] if len(rows) else cont[:0],
+        np.array([where[r.version_id] for r in rows], dtype=np.int64),
+        space.encode([versions[i] for i in ids]),
     )
 
 
