@@ -18,7 +18,7 @@ from backend.ingest.parsing import parse_timestamp
 from backend.settings import Settings
 from models.profiles import ProfileConfig
 from models.schema import SchemaError, load_schema
-from workers.jobs.profiles import rebuild_profiles
+from workers.jobs.profiles import rebuild_profiles, update_profile
 
 
 @main.group()
@@ -81,6 +81,17 @@ def show(settings: Settings, user: str) -> None:
         raise click.ClickException(f"user {user!r} has no profile yet: run `profiles rebuild`")
     click.echo(f"user {row.external_id}: {row.event_count} events, as of {row.as_of.isoformat()}")
     click.echo(json.dumps(row.summary, indent=2, ensure_ascii=False))
+
+
+@profiles.command()
+@click.argument("user")
+@click.pass_obj
+def update(settings: Settings, user: str) -> None:
+    """Bring USER's stored profile up to date with their new events (no rebuild)."""
+    summary = update_profile(make_engine(settings), user)
+    if summary is None:
+        raise click.ClickException(f"user {user!r} has no stored profile: run `profiles rebuild`")
+    click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
 
 
 __all__ = ["main"]

@@ -95,3 +95,53 @@ def profile_of(conn: Connection, external_id: str) -> Any:
         ),
         {"e": external_id},
     ).one_or_none()
+
+
+USER_EVENTS = text(
+    """
+    SELECT extract(epoch FROM e.occurred_at)::float8 AS at, e.type::text AS type,
+           vv.id AS version_id, e.received_at
+    FROM events e
+    CROSS JOIN LATERAL (
+        SELECT id FROM vehicle_versions v
+        WHERE v.vehicle_id = e.vehicle_id AND (v.valid_to IS NULL OR e.occurred_at < v.valid_to)
+        ORDER BY v.valid_to NULLS LAST
+        LIMIT 1
+    ) vv
+    WHERE e.user_id = :user AND e.occurred_at > :since AND e.occurred_at <= :until
+    """
+)
+
+
+def stored_profile(conn: Connection, external_id: str) -> Any:
+    """A user's stored profile with the feature space, prior and settings it was built with."""
+    return conn.execute(
+        text(
+            "SELECT u.id AS user_id, p.as_of, p.stats, p.event_count, p.total_weight,"
+            " p.updated_at, p.space_id, f.space, f.prior, f.config"
+            " FROM users u JOIN user_profiles p ON p.user_id = u.id"
+            " JOIN feature_spaces f ON f.id = p.space_id WHERE u.external_id = :e"
+        ),
+        {"e": external_id},
+    ).one_or_none()
+
+
+def user_events(conn: Connection, user_id: int, since: datetime, until: datetime) -> list[Any]:
+    return list(conn.execute(USER_EVENTS, {"user": user_id, "since": since, "until": until}).all())
+
+
+def latest_user_event(conn: Connection, user_id: int) -> datetime | None:
+    return conn.execute(
+        text("SELECT max(occurred_at) FROM events WHERE user_id = :u"), {"u": user_id}
+    ).scalar_one()
+
+
+def update_profile_row(conn: Connection, row: dict[str, Any]) -> None:
+    conn.execute(
+        text(
+            "UPDATE user_profiles SET as_of = :as_of, event_count = :event_count,"
+            " total_weight = :total_weight, vector = :vector, stats = CAST(:stats AS jsonb),"
+            " summary = CAST(:summary AS jsonb), updated_at = now() WHERE user_id = :user_id"
+        ),
+        row,
+    )

@@ -126,3 +126,47 @@ def test_taobao_profiles(data_dir: Path, engine: Engine, cli_env: dict) -> None:
             text("SELECT config->'type_weights' FROM feature_spaces")
         ).scalar_one()
     assert weights[0] == 1.0 and weights[2] > weights[1] > 1.0  # buy > fav/cart > view
+
+
+def _stats(engine: Engine, user: str) -> tuple:
+    with engine.connect() as conn:
+        row = conn.execute(
+            text(
+                "SELECT p.stats, p.event_count, p.total_weight, p.as_of FROM user_profiles p"
+                " JOIN users u ON u.id = p.user_id WHERE u.external_id = :u"
+            ),
+            {"u": user},
+        ).one()
+    return row
+
+
+def test_incremental_update_equals_a_rebuild(engine: Engine, cli_env: dict, tmp_path: Path) -> None:
+    env = {
+        **cli_env,
+        "FORECOURT_PROFILE_TYPE_WEIGHTS": "[1, 4, 16]",
+        "FORECOURT_PROFILE_WINDOW_DAYS": "10",
+        "FORECOURT_PROFILE_HALF_LIFE_DAYS": "3",
+    }
+    rows = "".join(f"c{i},{8000 + 700 * i},{('vw', 'bmw')[i % 2]}\n" for i in range(20))
+    ok(env, "import", "vehicles", _write(tmp_path / "v.csv", "vehicle_id,price,make\n" + rows))
+    first = "".join(
+        f"alice,c{d % 20},{('view', 'bookmark', 'contact')[d % 3]},2024-01-{d:02d}T12:00:00Z\n"
+        for d in range(1, 21)
+    )
+    head = "user_id,vehicle_id,type,occurred_at\n"
+    ok(env, "import", "events", _write(tmp_path / "e1.csv", head + first))
+    ok(env, "profiles", "rebuild")
+    assert _stats(engine, "alice").event_count == 10  # days 11-20 of a 10-day window
+    # Later events move the window (days 1-15 expire); a late one lands inside it.
+    later = "alice,c3,contact,2024-01-25T12:00:00Z\nalice,c4,view,2024-01-18T18:00:00Z\n"
+    ok(env, "import", "events", _write(tmp_path / "e2.csv", head + later))
+    ok(env, "profiles", "update", "alice")
+    incremental = _stats(engine, "alice")
+    ok(env, "profiles", "rebuild")
+    full = _stats(engine, "alice")
+    assert incremental.as_of == full.as_of
+    assert incremental.event_count == full.event_count == 7  # days 16-20, the 18th twice, 25th
+    assert incremental.total_weight == pytest.approx(full.total_weight, rel=1e-9)
+    for key in ("cat", "w", "x", "xx"):
+        assert incremental.stats[key] == pytest.approx(full.stats[key], rel=1e-9, abs=1e-9), key
+    assert invoke(env, "profiles", "update", "nobody").exit_code == 1

@@ -18,6 +18,9 @@ from models.profiles import (
     Events,
     Prior,
     ProfileConfig,
+    ProfileStats,
+    advance,
+    expiring,
     global_prior,
     posterior,
     rebuild,
@@ -40,13 +43,14 @@ class RebuildResult:
 
 
 def _events(
-    rows: list, space: FeatureSpace, versions: dict[int, dict], index: dict[int, int]
+    rows: list, space: FeatureSpace, versions: dict[int, dict], users: np.ndarray
 ) -> Events:
+    """Rows of (at, type, version_id) -> Events; ``users`` holds each row's user index."""
     ids = sorted(versions)
     where = {vid: n for n, vid in enumerate(ids)}
     kinds = {name: n for n, name in enumerate(EVENT_TYPES)}
     return Events(
-        np.array([index[r.user_id] for r in rows], dtype=np.int64),
+        users.astype(np.int64),
         np.array([r.at for r in rows], dtype=np.float64),
         np.array([kinds[r.type] for r in rows], dtype=np.int64),
         np.array([where[r.version_id] for r in rows], dtype=np.int64),
@@ -87,7 +91,7 @@ def rebuild_profiles(
         rows = q.events_in_window(conn, as_of - timedelta(days=cfg.window_days), as_of)
         versions = q.version_features(conn, sorted({r.version_id for r in rows}))
     index = {uid: n for n, uid in enumerate(users)}
-    events = _events(rows, space, versions, index)
+    events = _events(rows, space, versions, np.array([index[r.user_id] for r in rows]))
     types = (
         np.asarray(cfg.type_weights)
         if cfg.type_weights
@@ -129,3 +133,58 @@ def rebuild_profiles(
 
 def _prior_dict(prior: Prior) -> dict:
     return {"cat": prior.cat.tolist(), "mean": prior.mean.tolist(), "std": prior.std.tolist()}
+
+
+def update_profile(engine: Engine, user: str, *, as_of: datetime | None = None) -> dict | None:
+    """Bring one stored profile up to date with the user's new (and late-arriving) events,
+    without a rebuild: decay, add, expire (models.profiles.advance). None if the user has
+    no stored profile yet (a rebuild creates it)."""
+    with engine.begin() as conn:
+        row = q.stored_profile(conn, user)
+        if row is None:
+            return None
+        space = FeatureSpace.from_dict(row.space)
+        prior = Prior(*(np.asarray(row.prior[k]) for k in ("cat", "mean", "std")))
+        cfg = ProfileConfig(**{**row.config, "type_weights": tuple(row.config["type_weights"])})
+        types = np.asarray(cfg.type_weights)
+        window = timedelta(days=cfg.window_days)
+        old = row.as_of
+        new = max(old, as_of or q.latest_user_event(conn, row.user_id) or old)
+        rows = q.user_events(conn, row.user_id, min(old, new - window) - window, new)
+        versions = q.version_features(conn, sorted({r.version_id for r in rows}))
+        # Counted before: in the old window and already received when the profile was saved.
+        counted = [r.at > (old - window).timestamp() and r.at <= old.timestamp()
+                   and r.received_at <= row.updated_at for r in rows]  # fmt: skip
+        events = _events(rows, space, versions, np.zeros(len(rows)))
+        mask = np.array(counted, dtype=bool)
+        before = events.select(mask)
+        stats = advance(
+            ProfileStats(
+                old.timestamp(),
+                *(np.asarray([row.stats[k]]) for k in ("cat", "w", "x", "xx")),
+                np.array([float(row.event_count)]),
+                np.array([row.total_weight]),
+            ),
+            new.timestamp(),
+            events.select(~mask),
+            expiring(before, old.timestamp(), new.timestamp(), cfg),
+            cfg,
+            types,
+        )
+        vector = posterior(stats, space, prior, cfg)[0]
+        summary = summarise(vector, space, stats.count[0])
+        q.update_profile_row(
+            conn,
+            {
+                "user_id": row.user_id,
+                "as_of": new,
+                "event_count": round(float(stats.count[0])),
+                "total_weight": float(stats.weight[0]),
+                "vector": vector.tolist(),
+                "stats": json.dumps(
+                    {k: getattr(stats, k)[0].tolist() for k in ("cat", "w", "x", "xx")}
+                ),
+                "summary": json.dumps(summary),
+            },
+        )
+    return summary
