@@ -9,6 +9,7 @@ import json
 from datetime import datetime
 
 import click
+from sqlalchemy import Engine
 
 from backend.cli import main
 from backend.db import migrate
@@ -19,6 +20,17 @@ from backend.settings import Settings
 from models.profiles import ProfileConfig
 from models.schema import SchemaError, load_schema
 from workers.jobs.profiles import rebuild_profiles, update_profile
+
+
+def _engine_at_head(settings: Settings) -> Engine:
+    engine = make_engine(settings)
+    at, head = migrate.current(engine), migrate.heads(engine)
+    if [at] != head:
+        raise click.ClickException(
+            f"database at revision {at or 'base'}, code expects {head[0]}:"
+            " run `forecourt db upgrade`"
+        )
+    return engine
 
 
 @main.group()
@@ -45,13 +57,7 @@ def rebuild(settings: Settings, as_of: datetime | None, schema: str | None) -> N
         feature_schema = load_schema(schema or settings.feature_schema)
     except SchemaError as exc:
         raise click.ClickException(str(exc)) from exc
-    engine = make_engine(settings)
-    at, head = migrate.current(engine), migrate.heads(engine)
-    if [at] != head:
-        raise click.ClickException(
-            f"database at revision {at or 'base'}, code expects {head[0]}:"
-            " run `forecourt db upgrade`"
-        )
+    engine = _engine_at_head(settings)
     cfg = ProfileConfig(
         alpha=settings.profile_alpha,
         shrink=settings.profile_shrink,
@@ -73,7 +79,7 @@ def rebuild(settings: Settings, as_of: datetime | None, schema: str | None) -> N
 @click.pass_obj
 def show(settings: Settings, user: str) -> None:
     """Print USER's profile as a readable summary."""
-    with make_engine(settings).connect() as conn:
+    with _engine_at_head(settings).connect() as conn:
         row = profile_of(conn, user)
     if row is None:
         raise click.ClickException(f"no user {user!r}")
@@ -88,7 +94,7 @@ def show(settings: Settings, user: str) -> None:
 @click.pass_obj
 def update(settings: Settings, user: str) -> None:
     """Bring USER's stored profile up to date with their new events (no rebuild)."""
-    summary = update_profile(make_engine(settings), user)
+    summary = update_profile(_engine_at_head(settings), user)
     if summary is None:
         raise click.ClickException(f"user {user!r} has no stored profile: run `profiles rebuild`")
     click.echo(json.dumps(summary, indent=2, ensure_ascii=False))

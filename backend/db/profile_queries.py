@@ -114,16 +114,21 @@ USER_EVENTS = text(
 
 
 def stored_profile(conn: Connection, external_id: str) -> Any:
-    """A user's stored profile with the feature space, prior and settings it was built with."""
+    """A user's stored profile: statistics, as_of and the feature space it was built in."""
     return conn.execute(
         text(
             "SELECT u.id AS user_id, p.as_of, p.stats, p.event_count, p.total_weight,"
-            " p.updated_at, p.space_id, f.space, f.prior, f.config"
-            " FROM users u JOIN user_profiles p ON p.user_id = u.id"
-            " JOIN feature_spaces f ON f.id = p.space_id WHERE u.external_id = :e"
+            " p.updated_at, p.space_id"
+            " FROM users u JOIN user_profiles p ON p.user_id = u.id WHERE u.external_id = :e"
         ),
         {"e": external_id},
     ).one_or_none()
+
+
+def feature_space(conn: Connection, space_id: int) -> Any:
+    return conn.execute(
+        text("SELECT space, prior, config FROM feature_spaces WHERE id = :i"), {"i": space_id}
+    ).one()
 
 
 def user_events(conn: Connection, user_id: int, since: datetime, until: datetime) -> list[Any]:

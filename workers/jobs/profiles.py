@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from backend.db import profile_queries as q
 from models.features import OTHER, FeatureSpace, describe_continuous
@@ -135,6 +135,19 @@ def _prior_dict(prior: Prior) -> dict:
     return {"cat": prior.cat.tolist(), "mean": prior.mean.tolist(), "std": prior.std.tolist()}
 
 
+_SPACES: dict[int, tuple[FeatureSpace, Prior, ProfileConfig]] = {}
+
+
+def _space(conn: Connection, space_id: int) -> tuple[FeatureSpace, Prior, ProfileConfig]:
+    """Feature spaces never change once stored, so each process parses one only once."""
+    if space_id not in _SPACES:
+        found = q.feature_space(conn, space_id)
+        prior = Prior(*(np.asarray(found.prior[k]) for k in ("cat", "mean", "std")))
+        config = {**found.config, "type_weights": tuple(found.config["type_weights"])}
+        _SPACES[space_id] = (FeatureSpace.from_dict(found.space), prior, ProfileConfig(**config))
+    return _SPACES[space_id]
+
+
 def update_profile(engine: Engine, user: str, *, as_of: datetime | None = None) -> dict | None:
     """Bring one stored profile up to date with the user's new (and late-arriving) events,
     without a rebuild: decay, add, expire (models.profiles.advance). None if the user has
@@ -143,9 +156,7 @@ def update_profile(engine: Engine, user: str, *, as_of: datetime | None = None) 
         row = q.stored_profile(conn, user)
         if row is None:
             return None
-        space = FeatureSpace.from_dict(row.space)
-        prior = Prior(*(np.asarray(row.prior[k]) for k in ("cat", "mean", "std")))
-        cfg = ProfileConfig(**{**row.config, "type_weights": tuple(row.config["type_weights"])})
+        space, prior, cfg = _space(conn, row.space_id)
         types = np.asarray(cfg.type_weights)
         window = timedelta(days=cfg.window_days)
         old = row.as_of
