@@ -19,6 +19,7 @@ from backend.ingest.parsing import parse_timestamp
 from backend.settings import Settings
 from models.profiles import ProfileConfig
 from models.schema import SchemaError, load_schema
+from workers.demo import demo
 from workers.jobs.profiles import rebuild_profiles, update_profile
 
 
@@ -99,5 +100,7 @@ def update(settings: Settings, user: str) -> None:
         raise click.ClickException(f"user {user!r} has no stored profile: run `profiles rebuild`")
     click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
 
+
+main.add_command(demo)
 
 __all__ = ["main"]

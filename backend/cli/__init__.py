@@ -8,7 +8,6 @@ import click
 from pydantic import ValidationError
 
 from backend.cli.db import db
-from backend.cli.demo import demo
 from backend.cli.imports import import_
 from backend.settings import Settings
 
@@ -30,4 +29,3 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 main.add_command(db)
 main.add_command(import_)
-main.add_command(demo)

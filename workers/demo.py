@@ -1,4 +1,4 @@
-"""``forecourt demo``: the main job on embedded defaults (this stage: store and import)."""
+"""``forecourt demo``: the main job on embedded defaults (so far: store, import, profiles)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,14 @@ from sqlalchemy import text
 
 from backend.db import migrate
 from backend.db.engine import make_engine
+from backend.db.profile_queries import profile_of
 from backend.ingest import catalogues, pipeline, synthetic
 from backend.ingest.reader import resolve_file
 from backend.ingest.rejects import RejectLog
 from backend.ingest.sources import generic
 from backend.settings import Settings
 from models.schema import load_schema
+from workers.jobs.profiles import rebuild_profiles
 
 CATALOGUES = ("autoscout24-germany", "ebay-kleinanzeigen-autos-partial", "cars-com-used-cars")
 
@@ -76,8 +78,27 @@ def demo(settings: Settings, data_dir: Path | None, users: int, events: int) -> 
                 f" see {rejects.path}"
             )
 
+    result = rebuild_profiles(engine, schema)
+    click.echo(
+        f"profiles: {result.users:,} users, {result.events:,} events in the window before "
+        f"{result.as_of:%Y-%m-%d}, {result.seconds:.1f}s"
+    )
     with engine.connect() as conn:
-        for table in ("users", "vehicles", "vehicle_versions", "events"):
+        for table in ("users", "vehicles", "vehicle_versions", "events", "user_profiles"):
             count = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
             click.echo(f"{table:>17}: {count:,}")
-    click.echo("next stages (profiles, training, Milvus, API) arrive with their issues")
+        busiest = conn.execute(
+            text("SELECT u.external_id FROM user_profiles p JOIN users u ON u.id = p.user_id"
+                 " ORDER BY p.event_count DESC LIMIT 2")
+        ).scalars().all()  # fmt: skip
+        for user in busiest:
+            row = profile_of(conn, user)
+            top = {
+                name: values[0][0] for name, values in row.summary["categories"].items() if values
+            }
+            price = row.summary["ranges"].get("price", {})
+            click.echo(
+                f"user {user}: {row.event_count} events; likes {top}; "
+                f"price {price.get('mean', 0):,.0f} ± {price.get('std', 0):,.0f} EUR"
+            )
+    click.echo("next stages (training, Milvus, API) arrive with their issues")

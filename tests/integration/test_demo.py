@@ -1,0 +1,22 @@
+"""The main job, end to end on a test database, without real data (simulated marketplace)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, text
+
+from tests.integration.cli import ok
+
+
+def test_demo_without_data(engine: Engine, cli_env: dict, tmp_path: Path) -> None:
+    env = {**cli_env, "FORECOURT_DATA_DIR": str(tmp_path / "no-data")}
+    out = ok(env, "demo", "--users", "50", "--events", "3000")
+    assert "generating a simulated catalogue" in out
+    assert "simulated browsing: events: 3000 loaded" in out
+    assert "user_profiles: 50" in out
+    assert out.count("events; likes {") == 2
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM vehicles")).scalar_one() == 20_000
+    again = ok(env, "demo", "--users", "50", "--events", "3000")
+    assert "simulated catalogue: vehicles: 0 loaded, 0 updated, 20000 unchanged" in again
