@@ -13,10 +13,9 @@ from sqlalchemy import Connection, text
 # The version a vehicle had at the event: the first one that had not ended yet. An event
 # before the first version's start (a listing dated later than its first view) gets the
 # first version rather than nothing.
-EVENTS_IN_WINDOW = text(
-    """
+_EVENTS_WITH_VERSIONS = """
     SELECT e.user_id, extract(epoch FROM e.occurred_at)::float8 AS at, e.type::text AS type,
-           vv.id AS version_id
+           vv.id AS version_id, e.received_at
     FROM events e
     CROSS JOIN LATERAL (
         SELECT id FROM vehicle_versions v
@@ -25,8 +24,9 @@ EVENTS_IN_WINDOW = text(
         LIMIT 1
     ) vv
     WHERE e.occurred_at > :since AND e.occurred_at <= :until
-    """
-)
+"""
+EVENTS_IN_WINDOW = text(_EVENTS_WITH_VERSIONS)
+USER_EVENTS = text(_EVENTS_WITH_VERSIONS + " AND e.user_id = :user")
 
 
 def latest_event_time(conn: Connection) -> datetime | None:
@@ -95,22 +95,6 @@ def profile_of(conn: Connection, external_id: str) -> Any:
         ),
         {"e": external_id},
     ).one_or_none()
-
-
-USER_EVENTS = text(
-    """
-    SELECT extract(epoch FROM e.occurred_at)::float8 AS at, e.type::text AS type,
-           vv.id AS version_id, e.received_at
-    FROM events e
-    CROSS JOIN LATERAL (
-        SELECT id FROM vehicle_versions v
-        WHERE v.vehicle_id = e.vehicle_id AND (v.valid_to IS NULL OR e.occurred_at < v.valid_to)
-        ORDER BY v.valid_to NULLS LAST
-        LIMIT 1
-    ) vv
-    WHERE e.user_id = :user AND e.occurred_at > :since AND e.occurred_at <= :until
-    """
-)
 
 
 def stored_profile(conn: Connection, external_id: str) -> Any:
