@@ -8,7 +8,6 @@ once from the catalogue and travels with every trained model (``to_dict`` / ``fr
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -213,9 +212,13 @@ def _fit_scaler(f: Feature, values: np.ndarray) -> Scaler:
     return Scaler(f.name, f.log, lo, hi, float(scaled.mean()), std if std > 1e-9 else 1.0)
 
 
-def describe_continuous(scaler: Scaler, mean: float, std: float) -> tuple[float, float]:
-    """A profile's scaled mean ± std back in the feature's unit (std via the delta method)."""
-    centre = float(scaler.inverse(np.array([mean]))[0])
-    if not scaler.log:
-        return centre, std * scaler.std
-    return centre, (centre + 1.0) * std * scaler.std if math.isfinite(centre) else math.nan
+def describe_continuous(scaler: Scaler, mean: Any, std: Any) -> tuple[Any, Any]:
+    """Profile means ± stds (scaled units; floats or arrays) back in the feature's unit, the
+    std through the log transform by the delta method."""
+    centre = scaler.inverse(np.asarray(mean, dtype=np.float64))
+    spread = np.asarray(std, dtype=np.float64) * scaler.std
+    if scaler.log:
+        spread = (centre + 1.0) * spread
+    if centre.ndim == 0:
+        return float(centre), float(spread)
+    return centre, spread

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -72,18 +72,20 @@ def save_space(conn: Connection, schema_name: str, space: dict, prior: dict, con
     )  # fmt: skip
 
 
-def replace_profiles(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """All profiles at once (a rebuild), in the caller's transaction."""
-    conn.execute(text("DELETE FROM user_profiles"))
-    if rows:
-        conn.execute(
-            text(
-                "INSERT INTO user_profiles (user_id, space_id, as_of, event_count, total_weight,"
-                " vector, stats, summary) VALUES (:user_id, :space_id, :as_of, :event_count,"
-                " :total_weight, :vector, CAST(:stats AS jsonb), CAST(:summary AS jsonb))"
-            ),
-            list(rows),
-        )
+PROFILE_COLUMNS = (
+    "user_id", "space_id", "as_of", "event_count", "total_weight", "vector", "stats", "summary"
+)  # fmt: skip
+
+
+def replace_profiles(conn: Connection, rows: Iterable[tuple]) -> None:
+    """All profiles at once (a rebuild), by COPY, in the caller's transaction; each row holds
+    the values of PROFILE_COLUMNS in order (summary as JSON text)."""
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur:
+        cur.execute("DELETE FROM user_profiles")
+        with cur.copy(f"COPY user_profiles ({', '.join(PROFILE_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
 
 def profile_of(conn: Connection, external_id: str) -> Any:
@@ -129,7 +131,7 @@ def update_profile_row(conn: Connection, row: dict[str, Any]) -> None:
     conn.execute(
         text(
             "UPDATE user_profiles SET as_of = :as_of, event_count = :event_count,"
-            " total_weight = :total_weight, vector = :vector, stats = CAST(:stats AS jsonb),"
+            " total_weight = :total_weight, vector = :vector, stats = :stats,"
             " summary = CAST(:summary AS jsonb), updated_at = now() WHERE user_id = :user_id"
         ),
         row,

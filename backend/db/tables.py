@@ -14,12 +14,13 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    LargeBinary,
     MetaData,
     Text,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, REAL
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -164,8 +165,10 @@ class UserProfile(Base):
     as_of: Mapped[datetime]
     event_count: Mapped[int]
     total_weight: Mapped[float] = mapped_column(Float)
-    vector: Mapped[list[float]] = mapped_column(ARRAY(REAL))
-    stats: Mapped[dict[str, Any]]
+    # float32 posterior vector and float64 sufficient statistics (cat | w | x | xx), packed:
+    # a million users' arrays load and store orders of magnitude faster than SQL arrays.
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    stats: Mapped[bytes] = mapped_column(LargeBinary)
     summary: Mapped[dict[str, Any]]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 

@@ -58,21 +58,54 @@ def _events(
     )
 
 
-def summarise(vector: np.ndarray, space: FeatureSpace, count: float) -> dict:
-    """Top categories with probabilities and continuous mean ± std in their units."""
-    out: dict = {"events": int(count), "categories": {}, "ranges": {}}
+def summaries(vectors: np.ndarray, space: FeatureSpace, counts: np.ndarray) -> list[dict]:
+    """Per user: top categories with probabilities (a list: jsonb does not keep key order,
+    and the order is the point) and continuous mean ± std in their units. Vectorised over
+    users; only the final small dicts are built per user."""
+    tops = []
     for start, vocab in zip(space.offsets(), space.vocabularies, strict=True):
-        probs = vector[start : start + vocab.size]
-        order = np.argsort(-probs)[:TOP]
-        # A list, not an object: jsonb does not keep key order, and the order is the point.
-        out["categories"][vocab.name] = [
-            [vocab.values[i], round(float(probs[i]), 3)] for i in order if vocab.values[i] != OTHER
-        ]
+        probs = vectors[:, start : start + vocab.size]
+        order = np.argsort(-probs, axis=1)[:, : TOP + 1]  # one spare in case OTHER is there
+        tops.append((vocab, order, np.take_along_axis(probs, order, axis=1)))
     c, k = space.categorical_width, len(space.scalers)
-    for j, scaler in enumerate(space.scalers):
-        mean, std = describe_continuous(scaler, float(vector[c + j]), float(vector[c + k + j]))
-        out["ranges"][scaler.name] = {"mean": round(mean, 2), "std": round(std, 2)}
+    ranges = [
+        (s.name, describe_continuous(s, vectors[:, c + j], vectors[:, c + k + j]))
+        for j, s in enumerate(space.scalers)
+    ]
+    out = []
+    for n in range(len(vectors)):
+        categories = {}
+        for vocab, order, probs in tops:
+            pairs = [
+                [vocab.values[i], round(float(p), 3)]
+                for i, p in zip(order[n], probs[n], strict=True)
+                if vocab.values[i] != OTHER
+            ]
+            categories[vocab.name] = pairs[:TOP]
+        out.append(
+            {
+                "events": int(counts[n]),
+                "categories": categories,
+                "ranges": {
+                    name: {"mean": round(float(m[n]), 2), "std": round(float(sd[n]), 2)}
+                    for name, (m, sd) in ranges
+                },
+            }
+        )
     return out
+
+
+STAT_PARTS = ("cat", "w", "x", "xx")
+
+
+def pack_stats(stats: ProfileStats, n: int) -> bytes:
+    return np.concatenate([getattr(stats, k)[n] for k in STAT_PARTS]).astype("<f8").tobytes()
+
+
+def unpack_stats(blob: bytes, space: FeatureSpace) -> list[np.ndarray]:
+    flat = np.frombuffer(blob, dtype="<f8")
+    c, k = space.categorical_width, len(space.scalers)
+    return [flat[:c], flat[c : c + k], flat[c + k : c + 2 * k], flat[c + 2 * k : c + 3 * k]]
 
 
 def rebuild_profiles(
@@ -101,26 +134,17 @@ def rebuild_profiles(
     stats = rebuild(events, len(users), as_of.timestamp(), cfg, types)
     prior = global_prior(events, space)
     vectors = posterior(stats, space, prior, cfg)
+    texts = [json.dumps(doc) for doc in summaries(vectors, space, stats.count)]
     with engine.begin() as conn:
         space_id = q.save_space(conn, schema.name, space.to_dict(), _prior_dict(prior), asdict(cfg))
         q.replace_profiles(
             conn,
-            [
-                {
-                    "user_id": uid,
-                    "space_id": space_id,
-                    "as_of": as_of,
-                    "event_count": int(stats.count[n]),
-                    "total_weight": float(stats.weight[n]),
-                    "vector": vectors[n].tolist(),
-                    "stats": json.dumps(
-                        {name: getattr(stats, name)[n].tolist() for name in ("cat", "w", "x", "xx")}
-                    ),
-                    "summary": json.dumps(summarise(vectors[n], space, stats.count[n])),
-                }
+            (
+                (uid, space_id, as_of, int(stats.count[n]), float(stats.weight[n]),
+                 vectors[n].astype("<f4").tobytes(), pack_stats(stats, n), texts[n])
                 for uid, n in index.items()
-            ],
-        )
+            ),
+        )  # fmt: skip
     return RebuildResult(
         users=len(users),
         users_with_events=int((stats.count > 0).sum()),
@@ -172,7 +196,7 @@ def update_profile(engine: Engine, user: str, *, as_of: datetime | None = None) 
         stats = advance(
             ProfileStats(
                 old.timestamp(),
-                *(np.asarray([row.stats[k]]) for k in ("cat", "w", "x", "xx")),
+                *(part[None, :] for part in unpack_stats(row.stats, space)),
                 np.array([float(row.event_count)]),
                 np.array([row.total_weight]),
             ),
@@ -183,7 +207,7 @@ def update_profile(engine: Engine, user: str, *, as_of: datetime | None = None) 
             types,
         )
         vector = posterior(stats, space, prior, cfg)[0]
-        summary = summarise(vector, space, stats.count[0])
+        summary = summaries(vector[None, :], space, stats.count)[0]
         q.update_profile_row(
             conn,
             {
@@ -191,10 +215,8 @@ def update_profile(engine: Engine, user: str, *, as_of: datetime | None = None) 
                 "as_of": new,
                 "event_count": round(float(stats.count[0])),
                 "total_weight": float(stats.weight[0]),
-                "vector": vector.tolist(),
-                "stats": json.dumps(
-                    {k: getattr(stats, k)[0].tolist() for k in ("cat", "w", "x", "xx")}
-                ),
+                "vector": vector.astype("<f4").tobytes(),
+                "stats": pack_stats(stats, 0),
                 "summary": json.dumps(summary),
             },
         )
