@@ -25,8 +25,41 @@ _EVENTS_WITH_VERSIONS = """
     ) vv
     WHERE e.occurred_at > :since AND e.occurred_at <= :until
 """
-EVENTS_IN_WINDOW = text(_EVENTS_WITH_VERSIONS)
 USER_EVENTS = text(_EVENTS_WITH_VERSIONS + " AND e.user_id = :user")
+
+
+# The same rule for a whole window at once, as a hash join instead of one lookup per event:
+# a version covers [lower, valid_to), where a vehicle's first version is open to the past.
+WINDOW_COLUMNS = text(
+    """
+    WITH versions AS (
+        SELECT id, vehicle_id, valid_to,
+               CASE WHEN row_number() OVER (PARTITION BY vehicle_id
+                                            ORDER BY valid_from NULLS FIRST) = 1
+                    THEN NULL ELSE valid_from END AS lower
+        FROM vehicle_versions
+    ), picked AS (
+        SELECT e.user_id, e.occurred_at, e.type, v.id AS version_id
+        FROM events e
+        JOIN versions v ON v.vehicle_id = e.vehicle_id
+         AND (v.lower IS NULL OR v.lower <= e.occurred_at)
+         AND (v.valid_to IS NULL OR e.occurred_at < v.valid_to)
+        WHERE e.occurred_at > :since AND e.occurred_at <= :until
+    )
+    SELECT coalesce(array_agg(user_id), '{}') AS user_ids,
+           coalesce(array_agg(extract(epoch FROM occurred_at)::float8), '{}') AS ats,
+           coalesce(array_agg(array_position(ARRAY['view', 'bookmark', 'contact'],
+                                             type::text) - 1), '{}') AS kinds,
+           coalesce(array_agg(version_id), '{}') AS version_ids
+    FROM picked
+    """
+)
+
+
+def window_columns(conn: Connection, since: datetime, until: datetime) -> Any:
+    """Every event in (since, until] as four parallel arrays: user id, unix time, type index
+    (view, bookmark, contact), vehicle version id. No per-event Python objects."""
+    return conn.execute(WINDOW_COLUMNS, {"since": since, "until": until}).one()
 
 
 def latest_event_time(conn: Connection) -> datetime | None:
@@ -39,10 +72,6 @@ def catalogue_features(conn: Connection) -> list[dict[str, Any]]:
 
 def user_ids(conn: Connection) -> list[int]:
     return list(conn.execute(text("SELECT id FROM users ORDER BY id")).scalars())
-
-
-def events_in_window(conn: Connection, since: datetime, until: datetime) -> list[Any]:
-    return list(conn.execute(EVENTS_IN_WINDOW, {"since": since, "until": until}).all())
 
 
 def version_features(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:

@@ -63,6 +63,18 @@ def test_profile_uses_the_features_a_vehicle_had_when_seen(
     assert invoke(cli_env, "profiles", "show", "nobody").exit_code == 1
 
 
+def test_an_event_before_the_listing_date_uses_the_first_version(
+    engine: Engine, cli_env: dict, tmp_path: Path
+) -> None:
+    ok(cli_env, "import", "vehicles", _write(tmp_path / "v.csv",
+       "vehicle_id,listed_at,updated_at,price,make\nv,2024-02-01,2024-02-01,5000,vw\n"
+       "w,,2024-02-01,6000,vw\n"))  # fmt: skip
+    ok(cli_env, "import", "events", _write(tmp_path / "e.csv",
+       "user_id,vehicle_id,type,occurred_at\nu,v,view,2024-01-15T00:00:00Z\n"
+       "u,w,view,2024-01-16T00:00:00Z\n"))  # fmt: skip
+    assert "1 users (1 with events in the window), 2 events" in ok(cli_env, "profiles", "rebuild")
+
+
 def test_as_of_limits_the_events(engine: Engine, cli_env: dict, tmp_path: Path) -> None:
     ok(cli_env, "import", "vehicles", _write(tmp_path / "v.csv",
        "vehicle_id,price,make\nv,5000,vw\n"))  # fmt: skip

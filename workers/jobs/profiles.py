@@ -121,10 +121,17 @@ def rebuild_profiles(
         as_of = as_of or q.latest_event_time(conn) or datetime.now(UTC)
         space = FeatureSpace.fit(schema, q.catalogue_features(conn))
         users = q.user_ids(conn)
-        rows = q.events_in_window(conn, as_of - timedelta(days=cfg.window_days), as_of)
-        versions = q.version_features(conn, sorted({r.version_id for r in rows}))
+        cols = q.window_columns(conn, as_of - timedelta(days=cfg.window_days), as_of)
+        version_ids = np.unique(np.asarray(cols.version_ids, dtype=np.int64))
+        versions = q.version_features(conn, version_ids.tolist())
     index = {uid: n for n, uid in enumerate(users)}
-    events = _events(rows, space, versions, np.array([index[r.user_id] for r in rows]))
+    events = Events(
+        np.searchsorted(np.asarray(users), np.asarray(cols.user_ids, dtype=np.int64)),
+        np.asarray(cols.ats, dtype=np.float64),
+        np.asarray(cols.kinds, dtype=np.int64),
+        np.searchsorted(version_ids, np.asarray(cols.version_ids, dtype=np.int64)),
+        space.encode([versions[int(i)] for i in version_ids]),
+    )
     types = (
         np.asarray(cfg.type_weights)
         if cfg.type_weights
