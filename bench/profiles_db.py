@@ -1,0 +1,82 @@
+"""Profile jobs end to end against PostgreSQL: generate -> import (COPY) -> rebuild -> update.
+
+    python bench/profiles_db.py [--users 100000] [--events 8000000] [--vehicles 200000]
+
+Uses a scratch database on FORECOURT_DATABASE_URL's server (or the embedded one). The window
+is widened to cover every generated event, so the rebuild really reads all of them.
+Prints each stage's time, the incremental update latency per user (p50/p99, all round trips
+included), and one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+from sqlalchemy import create_engine, text
+
+from backend.db import migrate
+from backend.ingest import pipeline, synthetic
+from backend.ingest.rejects import RejectLog
+from backend.ingest.sources import generic
+from backend.settings import Settings
+from bench.import_events import scratch_database
+from models.profiles import ProfileConfig
+from models.schema import load_schema
+from workers.jobs.profiles import rebuild_profiles, update_profile
+
+
+@click.command()
+@click.option("--users", default=100_000, show_default=True)
+@click.option("--events", "n_events", default=8_000_000, show_default=True)
+@click.option("--vehicles", default=200_000, show_default=True)
+@click.option("--samples", default=500, show_default=True)
+def main(users: int, n_events: int, vehicles: int, samples: int) -> None:
+    schema = load_schema("vehicles")
+    results: dict[str, float] = {"users": users, "events": n_events}
+    engine = create_engine(scratch_database(Settings(), "forecourt_bench_profiles"))
+    migrate.upgrade(engine)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        t = time.perf_counter()
+        ids = synthetic.write_vehicles(work / "v.csv", vehicles)
+        synthetic.write_events(work / "e.csv", ids, users, n_events)
+        results["generate_s"] = round(time.perf_counter() - t, 1)
+        log = RejectLog(None, echo=False)
+        t = time.perf_counter()
+        pipeline.import_vehicles(
+            engine, generic.read_vehicles(work / "v.csv", schema=schema), schema=schema,
+            source="bench", where="v.csv", rejects=log,
+        )  # fmt: skip
+        pipeline.import_events(engine, generic.read_events(work / "e.csv"), where="e.csv",
+                               rejects=log)  # fmt: skip
+        results["import_s"] = round(time.perf_counter() - t, 1)
+    print(f"generated in {results['generate_s']}s, imported in {results['import_s']}s")
+
+    cfg = ProfileConfig(window_days=120)  # the generated timeline spans 90 days
+    rebuilt = rebuild_profiles(engine, schema, cfg=cfg)
+    results["rebuild_s"] = round(rebuilt.seconds, 1)
+    print(f"rebuild: {rebuilt.users:,} users, {rebuilt.events:,} events in {rebuilt.seconds:.1f}s")
+
+    with engine.connect() as conn:
+        names = list(conn.execute(text("SELECT external_id FROM users")).scalars())
+    rng = random.Random(0)
+    latencies = []
+    for name in rng.sample(names, min(samples, len(names))):
+        t = time.perf_counter()
+        update_profile(engine, name)
+        latencies.append((time.perf_counter() - t) * 1000)
+    results["update_p50_ms"] = round(float(np.percentile(latencies, 50)), 2)
+    results["update_p99_ms"] = round(float(np.percentile(latencies, 99)), 2)
+    print(f"incremental update, end to end: p50 {results['update_p50_ms']} ms, "
+          f"p99 {results['update_p99_ms']} ms")  # fmt: skip
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
