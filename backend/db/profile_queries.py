@@ -10,24 +10,6 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-# The version a vehicle had at the event: the first one that had not ended yet. An event
-# before the first version's start (a listing dated later than its first view) gets the
-# first version rather than nothing.
-_EVENTS_WITH_VERSIONS = """
-    SELECT e.user_id, extract(epoch FROM e.occurred_at)::float8 AS at, e.type::text AS type,
-           vv.id AS version_id, e.received_at
-    FROM events e
-    CROSS JOIN LATERAL (
-        SELECT id FROM vehicle_versions v
-        WHERE v.vehicle_id = e.vehicle_id AND (v.valid_to IS NULL OR e.occurred_at < v.valid_to)
-        ORDER BY v.valid_to NULLS LAST
-        LIMIT 1
-    ) vv
-    WHERE e.occurred_at > :since AND e.occurred_at <= :until
-"""
-USER_EVENTS = text(_EVENTS_WITH_VERSIONS + " AND e.user_id = :user")
-
-
 # The same rule for a whole window at once, as a hash join instead of one lookup per event:
 # a version covers [lower, valid_to), where a vehicle's first version is open to the past.
 WINDOW_COLUMNS = text(
@@ -128,32 +110,47 @@ def profile_of(conn: Connection, external_id: str) -> Any:
     ).one_or_none()
 
 
-def stored_profile(conn: Connection, external_id: str) -> Any:
-    """A user's stored profile: statistics, as_of and the feature space it was built in."""
-    return conn.execute(
-        text(
-            "SELECT u.id AS user_id, p.as_of, p.stats, p.event_count, p.total_weight,"
-            " p.updated_at, p.space_id"
-            " FROM users u JOIN user_profiles p ON p.user_id = u.id WHERE u.external_id = :e"
-        ),
-        {"e": external_id},
-    ).one_or_none()
+PROFILE_WITH_EVENTS = text(
+    """
+    WITH p AS (
+        SELECT u.id AS user_id, p.as_of, p.stats, p.event_count, p.total_weight, p.updated_at,
+               p.space_id, (f.config->>'window_days')::float8 * interval '1 day' AS window
+        FROM users u
+        JOIN user_profiles p ON p.user_id = u.id
+        JOIN feature_spaces f ON f.id = p.space_id
+        WHERE u.external_id = :e
+    )
+    SELECT p.user_id, p.as_of, p.stats, p.event_count, p.total_weight, p.space_id,
+           (SELECT max(occurred_at) FROM events WHERE user_id = p.user_id) AS latest,
+           (SELECT coalesce(json_agg(json_build_array(
+                        extract(epoch FROM e.occurred_at)::float8,
+                        array_position(ARRAY['view', 'bookmark', 'contact'], e.type::text) - 1,
+                        e.occurred_at <= p.as_of AND e.received_at <= p.updated_at,
+                        vv.features)), '[]')
+            FROM events e
+            CROSS JOIN LATERAL (
+                SELECT features FROM vehicle_versions v
+                WHERE v.vehicle_id = e.vehicle_id
+                  AND (v.valid_to IS NULL OR e.occurred_at < v.valid_to)
+                ORDER BY v.valid_to NULLS LAST
+                LIMIT 1
+            ) vv
+            WHERE e.user_id = p.user_id AND e.occurred_at > p.as_of - p.window) AS events
+    FROM p
+    """
+)
+
+
+def profile_with_events(conn: Connection, external_id: str) -> Any:
+    """In one round trip: a stored profile, the user's latest event time, and each event that
+    may matter to its next update (at, type index, already counted?, vehicle features then)."""
+    return conn.execute(PROFILE_WITH_EVENTS, {"e": external_id}).one_or_none()
 
 
 def feature_space(conn: Connection, space_id: int) -> Any:
     return conn.execute(
         text("SELECT space, prior, config FROM feature_spaces WHERE id = :i"), {"i": space_id}
     ).one()
-
-
-def user_events(conn: Connection, user_id: int, since: datetime, until: datetime) -> list[Any]:
-    return list(conn.execute(USER_EVENTS, {"user": user_id, "since": since, "until": until}).all())
-
-
-def latest_user_event(conn: Connection, user_id: int) -> datetime | None:
-    return conn.execute(
-        text("SELECT max(occurred_at) FROM events WHERE user_id = :u"), {"u": user_id}
-    ).scalar_one()
 
 
 def update_profile_row(conn: Connection, row: dict[str, Any]) -> None:

@@ -42,22 +42,6 @@ class RebuildResult:
     seconds: float
 
 
-def _events(
-    rows: list, space: FeatureSpace, versions: dict[int, dict], users: np.ndarray
-) -> Events:
-    """Rows of (at, type, version_id) -> Events; ``users`` holds each row's user index."""
-    ids = sorted(versions)
-    where = {vid: n for n, vid in enumerate(ids)}
-    kinds = {name: n for n, name in enumerate(EVENT_TYPES)}
-    return Events(
-        users.astype(np.int64),
-        np.array([r.at for r in rows], dtype=np.float64),
-        np.array([kinds[r.type] for r in rows], dtype=np.int64),
-        np.array([where[r.version_id] for r in rows], dtype=np.int64),
-        space.encode([versions[i] for i in ids]),
-    )
-
-
 def summaries(vectors: np.ndarray, space: FeatureSpace, counts: np.ndarray) -> list[dict]:
     """Per user: top categories with probabilities (a list: jsonb does not keep key order,
     and the order is the point) and continuous mean ± std in their units. Vectorised over
@@ -184,21 +168,20 @@ def update_profile(engine: Engine, user: str, *, as_of: datetime | None = None) 
     without a rebuild: decay, add, expire (models.profiles.advance). None if the user has
     no stored profile yet (a rebuild creates it)."""
     with engine.begin() as conn:
-        row = q.stored_profile(conn, user)
+        row = q.profile_with_events(conn, user)
         if row is None:
             return None
         space, prior, cfg = _space(conn, row.space_id)
         types = np.asarray(cfg.type_weights)
-        window = timedelta(days=cfg.window_days)
         old = row.as_of
-        new = max(old, as_of or q.latest_user_event(conn, row.user_id) or old)
-        rows = q.user_events(conn, row.user_id, min(old, new - window) - window, new)
-        versions = q.version_features(conn, sorted({r.version_id for r in rows}))
+        new = max(old, as_of or row.latest or old)
+        found = [e for e in row.events if e[0] <= new.timestamp()]
+        events = Events.from_items(
+            space, [0] * len(found), [e[0] for e in found], [e[1] for e in found],
+            [e[3] for e in found],
+        )  # fmt: skip
         # Counted before: in the old window and already received when the profile was saved.
-        counted = [r.at > (old - window).timestamp() and r.at <= old.timestamp()
-                   and r.received_at <= row.updated_at for r in rows]  # fmt: skip
-        events = _events(rows, space, versions, np.zeros(len(rows)))
-        mask = np.array(counted, dtype=bool)
+        mask = np.array([e[2] for e in found], dtype=bool)
         before = events.select(mask)
         stats = advance(
             ProfileStats(
