@@ -148,8 +148,14 @@ class FeatureSpace:
         columns: list[tuple[np.ndarray, np.ndarray]] = []
         for start, vocab in zip(self.offsets(), self.vocabularies, strict=True):
             index, other = vocab.index(), vocab.size - 1
+            if not vocab.multi:  # the common case, kept to one pass over the items
+                raw = [item.get(vocab.name) for item in items]
+                slot = [-1 if v is None else start + index.get(v, other) for v in raw]
+                slots = np.asarray(slot, dtype=np.int32).reshape(n, 1)
+                columns.append((slots, (slots >= 0).astype(np.float32)))
+                continue
             lists = [_values(item.get(vocab.name)) for item in items]
-            width = max((len(v) for v in lists), default=0) if vocab.multi else 1
+            width = max((len(v) for v in lists), default=0)
             slots = np.full((n, max(width, 1)), -1, dtype=np.int32)
             vals = np.zeros((n, max(width, 1)), dtype=np.float32)
             for row, values in enumerate(lists):

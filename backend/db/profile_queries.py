@@ -41,6 +41,8 @@ WINDOW_COLUMNS = text(
 def window_columns(conn: Connection, since: datetime, until: datetime) -> Any:
     """Every event in (since, until] as four parallel arrays: user id, unix time, type index
     (view, bookmark, contact), vehicle version id. No per-event Python objects."""
+    # A hash join over millions of events spills to disk with the default 4 MB work_mem.
+    conn.execute(text("SET LOCAL work_mem = '256MB'"))
     return conn.execute(WINDOW_COLUMNS, {"since": since, "until": until}).one()
 
 
@@ -48,19 +50,29 @@ def latest_event_time(conn: Connection) -> datetime | None:
     return conn.execute(text("SELECT max(occurred_at) FROM events")).scalar_one()
 
 
-def catalogue_features(conn: Connection) -> list[dict[str, Any]]:
-    return list(conn.execute(text("SELECT features FROM vehicles")).scalars())
-
-
 def user_ids(conn: Connection) -> list[int]:
     return list(conn.execute(text("SELECT id FROM users ORDER BY id")).scalars())
 
 
-def version_features(conn: Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
+def versions(conn: Connection, ids: Sequence[int]) -> tuple[list[dict], dict[int, dict]]:
+    """In one pass: every vehicle's current features (the catalogue a feature space is fitted
+    on) and the features of the given versions (those the events point at)."""
+    current: list[dict] = []
+    wanted: dict[int, dict] = {}
+    needed = set(ids)
     rows = conn.execute(
-        text("SELECT id, features FROM vehicle_versions WHERE id = ANY(:ids)"), {"ids": list(ids)}
+        text(
+            "SELECT id, features, valid_to IS NULL FROM vehicle_versions"
+            " WHERE valid_to IS NULL OR id = ANY(:ids)"
+        ),
+        {"ids": list(ids)},
     )
-    return dict(rows.all())
+    for vid, features, is_current in rows:
+        if is_current:
+            current.append(features)
+        if vid in needed:
+            wanted[vid] = features
+    return current, wanted
 
 
 def save_space(conn: Connection, schema_name: str, space: dict, prior: dict, config: dict) -> int:

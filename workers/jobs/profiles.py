@@ -50,33 +50,26 @@ def summaries(vectors: np.ndarray, space: FeatureSpace, counts: np.ndarray) -> l
     for start, vocab in zip(space.offsets(), space.vocabularies, strict=True):
         probs = vectors[:, start : start + vocab.size]
         order = np.argsort(-probs, axis=1)[:, : TOP + 1]  # one spare in case OTHER is there
-        tops.append((vocab, order, np.take_along_axis(probs, order, axis=1)))
+        names = np.asarray(vocab.values, dtype=object)[order].tolist()
+        values = np.round(np.take_along_axis(probs, order, axis=1).astype(np.float64), 3)
+        tops.append((vocab.name, names, values.tolist()))
     c, k = space.categorical_width, len(space.scalers)
-    ranges = [
-        (s.name, describe_continuous(s, vectors[:, c + j], vectors[:, c + k + j]))
-        for j, s in enumerate(space.scalers)
+    ranges = []
+    for j, s in enumerate(space.scalers):
+        mean, std = describe_continuous(s, vectors[:, c + j], vectors[:, c + k + j])
+        ranges.append((s.name, np.round(mean, 2).tolist(), np.round(std, 2).tolist()))
+    counts_list = counts.astype(np.int64).tolist()
+    return [
+        {
+            "events": counts_list[n],
+            "categories": {
+                name: [[v, p] for v, p in zip(names[n], values[n], strict=True) if v != OTHER][:TOP]
+                for name, names, values in tops
+            },
+            "ranges": {name: {"mean": m[n], "std": sd[n]} for name, m, sd in ranges},
+        }
+        for n in range(len(vectors))
     ]
-    out = []
-    for n in range(len(vectors)):
-        categories = {}
-        for vocab, order, probs in tops:
-            pairs = [
-                [vocab.values[i], round(float(p), 3)]
-                for i, p in zip(order[n], probs[n], strict=True)
-                if vocab.values[i] != OTHER
-            ]
-            categories[vocab.name] = pairs[:TOP]
-        out.append(
-            {
-                "events": int(counts[n]),
-                "categories": categories,
-                "ranges": {
-                    name: {"mean": round(float(m[n]), 2), "std": round(float(sd[n]), 2)}
-                    for name, (m, sd) in ranges
-                },
-            }
-        )
-    return out
 
 
 STAT_PARTS = ("cat", "w", "x", "xx")
@@ -103,17 +96,20 @@ def rebuild_profiles(
     cfg = cfg or ProfileConfig()
     with engine.connect() as conn:
         as_of = as_of or q.latest_event_time(conn) or datetime.now(UTC)
-        space = FeatureSpace.fit(schema, q.catalogue_features(conn))
         users = q.user_ids(conn)
         cols = q.window_columns(conn, as_of - timedelta(days=cfg.window_days), as_of)
-        version_ids = np.unique(np.asarray(cols.version_ids, dtype=np.int64))
-        versions = q.version_features(conn, version_ids.tolist())
+        # One sort gives the distinct versions and each event's position among them.
+        version_ids, version_pos = np.unique(
+            np.asarray(cols.version_ids, dtype=np.int64), return_inverse=True
+        )
+        catalogue, versions = q.versions(conn, version_ids.tolist())
+    space = FeatureSpace.fit(schema, catalogue)
     index = {uid: n for n, uid in enumerate(users)}
     events = Events(
         np.searchsorted(np.asarray(users), np.asarray(cols.user_ids, dtype=np.int64)),
         np.asarray(cols.ats, dtype=np.float64),
         np.asarray(cols.kinds, dtype=np.int64),
-        np.searchsorted(version_ids, np.asarray(cols.version_ids, dtype=np.int64)),
+        version_pos.reshape(-1),
         space.encode([versions[int(i)] for i in version_ids]),
     )
     types = (
