@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import psycopg
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from backend.db import bulk
 from backend.ingest.records import EventRow, Reject, UserRow, VehicleRow
@@ -123,6 +123,22 @@ class _Writers:
             raw.close()
 
 
+# Tables whose planner statistics a bulk load of each kind changes.
+ANALYZE = {
+    "vehicles": ("vehicles", "vehicle_versions"),
+    "users": ("users",),
+    "events": ("events", "users"),
+}
+
+
+def _analyze(engine: Engine, what: str) -> None:
+    """Refresh planner statistics now: after a bulk load, autovacuum may take minutes, and
+    until then per-user reads can get poor plans (bench/profiles_db.py saw slow updates)."""
+    with engine.begin() as conn:
+        for table in ANALYZE[what]:
+            conn.execute(text(f"ANALYZE {table}"))
+
+
 def _run(
     what: str,
     rows: Iterable[Row | Reject],
@@ -173,6 +189,8 @@ def _run(
         collect(pool.drain())
     finally:
         pool.close()
+    if stats.loaded or stats.updated:
+        _analyze(engine, what)
     stats.read = read
     stats.rejected = rejects.rows_rejected - rejected_before
     stats.fields_dropped = rejects.fields_dropped - dropped_before
