@@ -126,37 +126,44 @@ PROFILE_WITH_EVENTS = text(
     """
     WITH p AS (
         SELECT u.id AS user_id, p.as_of, p.stats, p.event_count, p.total_weight, p.updated_at,
-               p.space_id, (f.config->>'window_days')::float8 * interval '1 day' AS window
+               p.space_id, (f.config->>'window_days')::float8 * interval '1 day' AS window,
+               greatest(p.as_of, coalesce(CAST(:as_of AS timestamptz),
+                        (SELECT max(occurred_at) FROM events WHERE user_id = u.id))) AS new_as_of
         FROM users u
         JOIN user_profiles p ON p.user_id = u.id
         JOIN feature_spaces f ON f.id = p.space_id
         WHERE u.external_id = :e
+    ), moved AS (
+        -- Only what changes the sums: events not counted yet, and counted ones that leave.
+        SELECT e.occurred_at, e.type, e.vehicle_id,
+               e.occurred_at <= p.as_of AND e.received_at <= p.updated_at AS counted
+        FROM p JOIN events e ON e.user_id = p.user_id
+        WHERE e.occurred_at > p.as_of - p.window AND e.occurred_at <= p.new_as_of
     )
-    SELECT p.user_id, p.as_of, p.stats, p.event_count, p.total_weight, p.space_id,
-           (SELECT max(occurred_at) FROM events WHERE user_id = p.user_id) AS latest,
+    SELECT p.user_id, p.as_of, p.new_as_of, p.stats, p.event_count, p.total_weight, p.space_id,
            (SELECT coalesce(json_agg(json_build_array(
-                        extract(epoch FROM e.occurred_at)::float8,
-                        array_position(ARRAY['view', 'bookmark', 'contact'], e.type::text) - 1,
-                        e.occurred_at <= p.as_of AND e.received_at <= p.updated_at,
-                        vv.features)), '[]')
-            FROM events e
+                        extract(epoch FROM m.occurred_at)::float8,
+                        array_position(ARRAY['view', 'bookmark', 'contact'], m.type::text) - 1,
+                        m.counted, vv.features)), '[]')
+            FROM moved m
             CROSS JOIN LATERAL (
                 SELECT features FROM vehicle_versions v
-                WHERE v.vehicle_id = e.vehicle_id
-                  AND (v.valid_to IS NULL OR e.occurred_at < v.valid_to)
+                WHERE v.vehicle_id = m.vehicle_id
+                  AND (v.valid_to IS NULL OR m.occurred_at < v.valid_to)
                 ORDER BY v.valid_to NULLS LAST
                 LIMIT 1
             ) vv
-            WHERE e.user_id = p.user_id AND e.occurred_at > p.as_of - p.window) AS events
+            WHERE NOT m.counted OR m.occurred_at <= p.new_as_of - p.window) AS events
     FROM p
     """
 )
 
 
-def profile_with_events(conn: Connection, external_id: str) -> Any:
-    """In one round trip: a stored profile, the user's latest event time, and each event that
-    may matter to its next update (at, type index, already counted?, vehicle features then)."""
-    return conn.execute(PROFILE_WITH_EVENTS, {"e": external_id}).one_or_none()
+def profile_with_events(conn: Connection, external_id: str, as_of: datetime | None) -> Any:
+    """In one round trip: a stored profile, the time it moves to (``as_of``, or the user's
+    latest event), and the events that change its sums on the way (at, type index, counted
+    already?, vehicle features then)."""
+    return conn.execute(PROFILE_WITH_EVENTS, {"e": external_id, "as_of": as_of}).one_or_none()
 
 
 def feature_space(conn: Connection, space_id: int) -> Any:

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from backend.db import profile_queries as q
 from models.features import OTHER, FeatureSpace, describe_continuous
@@ -164,14 +164,15 @@ def update_profile(engine: Engine, user: str, *, as_of: datetime | None = None) 
     without a rebuild: decay, add, expire (models.profiles.advance). None if the user has
     no stored profile yet (a rebuild creates it)."""
     with engine.begin() as conn:
-        row = q.profile_with_events(conn, user)
+        # A profile is derived data that a rebuild recreates: not worth a WAL flush per update.
+        conn.execute(text("SET LOCAL synchronous_commit = off"))
+        row = q.profile_with_events(conn, user, as_of)
         if row is None:
             return None
         space, prior, cfg = _space(conn, row.space_id)
         types = np.asarray(cfg.type_weights)
-        old = row.as_of
-        new = max(old, as_of or row.latest or old)
-        found = [e for e in row.events if e[0] <= new.timestamp()]
+        old, new = row.as_of, row.new_as_of
+        found = row.events
         events = Events.from_items(
             space, [0] * len(found), [e[0] for e in found], [e[1] for e in found],
             [e[3] for e in found],
