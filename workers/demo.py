@@ -29,7 +29,8 @@ CATALOGUES = ("autoscout24-germany", "ebay-kleinanzeigen-autos-partial", "cars-c
 @click.option("--events", default=100_000, show_default=True, help="Simulated events.")
 @click.pass_obj
 def demo(settings: Settings, data_dir: Path | None, users: int, events: int) -> None:
-    """Create the database, import a catalogue and browsing events, and summarise the store."""
+    """Create the database, import a catalogue and browsing events, rebuild profiles, and
+    summarise the store and two users' tastes."""
     data_dir = data_dir or settings.data_dir
     engine = make_engine(settings)
     click.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
