@@ -141,6 +141,7 @@ PROFILE_WITH_EVENTS = text(
         WHERE e.occurred_at > p.as_of - p.window AND e.occurred_at <= p.new_as_of
     )
     SELECT p.user_id, p.as_of, p.new_as_of, p.stats, p.event_count, p.total_weight, p.space_id,
+           p.updated_at, now() AS read_at,
            (SELECT coalesce(json_agg(json_build_array(
                         extract(epoch FROM m.occurred_at)::float8,
                         array_position(ARRAY['view', 'bookmark', 'contact'], m.type::text) - 1,
@@ -172,12 +173,20 @@ def feature_space(conn: Connection, space_id: int) -> Any:
     ).one()
 
 
-def update_profile_row(conn: Connection, row: dict[str, Any]) -> None:
-    conn.execute(
+def update_profile_row(conn: Connection, row: dict[str, Any], seen: datetime) -> bool:
+    """Write a moved profile if nobody else moved it since it was read (``updated_at`` is
+    still ``seen``; the new ``updated_at`` is the time of that read, which decides which
+    events count as received). One statement: under autocommit, one round trip and no
+    BEGIN/COMMIT. A profile is derived data that a rebuild recreates, so its commit skips
+    the WAL flush (``set_config(..., true)`` lasts for this statement's own transaction)."""
+    done = conn.execute(
         text(
             "UPDATE user_profiles SET as_of = :as_of, event_count = :event_count,"
             " total_weight = :total_weight, vector = :vector, stats = :stats,"
-            " summary = CAST(:summary AS jsonb), updated_at = now() WHERE user_id = :user_id"
+            " summary = CAST(:summary AS jsonb), updated_at = :read_at"
+            " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS local"
+            " WHERE user_id = :user_id AND updated_at = :seen"
         ),
-        row,
+        {**row, "seen": seen},
     )
+    return done.rowcount == 1

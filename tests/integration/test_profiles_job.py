@@ -186,3 +186,36 @@ def test_incremental_update_equals_a_rebuild(engine: Engine, cli_env: dict, tmp_
         rtol=1e-9, atol=1e-9,
     )  # fmt: skip
     assert invoke(env, "profiles", "update", "nobody").exit_code == 1
+
+
+def test_an_update_never_overwrites_a_newer_one(
+    engine: Engine, cli_env: dict, tmp_path: Path
+) -> None:
+    from backend.db import profile_queries as q
+    from workers.jobs.profiles import _moved, update_profile
+
+    ok(
+        cli_env,
+        "import",
+        "vehicles",
+        _write(tmp_path / "v.csv", "vehicle_id,price,make\nc1,9000,vw\n"),
+    )
+    head = "user_id,vehicle_id,type,occurred_at\n"
+    events = head + "bob,c1,view,2024-01-01T12:00:00Z\n"
+    ok(cli_env, "import", "events", _write(tmp_path / "e1.csv", events))
+    ok(cli_env, "profiles", "rebuild")
+    ok(
+        cli_env,
+        "import",
+        "events",
+        _write(tmp_path / "e2.csv", head + "bob,c1,contact,2024-01-02T12:00:00Z\n"),
+    )
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        stale = q.profile_with_events(conn, "bob", None)
+        # Another worker moves the profile between this read and this write.
+        assert update_profile(engine, "bob") is not None
+        moved = _stats(engine, "bob")
+        write, _ = _moved(conn, stale)
+        assert q.update_profile_row(conn, write, seen=stale.updated_at) is False
+    assert _stats(engine, "bob") == moved
+    assert moved.event_count == 2

@@ -7,6 +7,7 @@ import json
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, Engine, text
@@ -132,6 +133,10 @@ def rebuild_profiles(
                 for uid, n in index.items()
             ),
         )  # fmt: skip
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        # The rebuild replaced every row: reclaim the old ones now rather than leave
+        # incremental updates and readers to step over them until autovacuum comes.
+        conn.execute(text("VACUUM (ANALYZE) user_profiles"))
     return RebuildResult(
         users=len(users),
         users_with_events=int((stats.count > 0).sum()),
@@ -146,65 +151,78 @@ def _prior_dict(prior: Prior) -> dict:
     return {"cat": prior.cat.tolist(), "mean": prior.mean.tolist(), "std": prior.std.tolist()}
 
 
-_SPACES: dict[int, tuple[FeatureSpace, Prior, ProfileConfig]] = {}
+_SPACES: dict[tuple[str, int], tuple[FeatureSpace, Prior, ProfileConfig]] = {}
 
 
 def _space(conn: Connection, space_id: int) -> tuple[FeatureSpace, Prior, ProfileConfig]:
-    """Feature spaces never change once stored, so each process parses one only once."""
-    if space_id not in _SPACES:
+    """Feature spaces never change once stored, so each process parses one only once (per
+    database: ids are only unique within one)."""
+    key = (conn.engine.url.render_as_string(), space_id)
+    if key not in _SPACES:
         found = q.feature_space(conn, space_id)
         prior = Prior(*(np.asarray(found.prior[k]) for k in ("cat", "mean", "std")))
         config = {**found.config, "type_weights": tuple(found.config["type_weights"])}
-        _SPACES[space_id] = (FeatureSpace.from_dict(found.space), prior, ProfileConfig(**config))
-    return _SPACES[space_id]
+        _SPACES[key] = (FeatureSpace.from_dict(found.space), prior, ProfileConfig(**config))
+    return _SPACES[key]
 
 
-def update_profile(engine: Engine, user: str, *, as_of: datetime | None = None) -> dict | None:
+def update_profile(
+    engine: Engine, user: str, *, as_of: datetime | None = None, attempts: int = 5
+) -> dict | None:
     """Bring one stored profile up to date with the user's new (and late-arriving) events,
     without a rebuild: decay, add, expire (models.profiles.advance). None if the user has
-    no stored profile yet (a rebuild creates it)."""
-    with engine.begin() as conn:
-        # A profile is derived data that a rebuild recreates: not worth a WAL flush per update.
-        conn.execute(text("SET LOCAL synchronous_commit = off"))
-        row = q.profile_with_events(conn, user, as_of)
-        if row is None:
-            return None
-        space, prior, cfg = _space(conn, row.space_id)
-        types = np.asarray(cfg.type_weights)
-        old, new = row.as_of, row.new_as_of
-        found = row.events
-        events = Events.from_items(
-            space, [0] * len(found), [e[0] for e in found], [e[1] for e in found],
-            [e[3] for e in found],
-        )  # fmt: skip
-        # Counted before: in the old window and already received when the profile was saved.
-        mask = np.array([e[2] for e in found], dtype=bool)
-        before = events.select(mask)
-        stats = advance(
-            ProfileStats(
-                old.timestamp(),
-                *(part[None, :] for part in unpack_stats(row.stats, space)),
-                np.array([float(row.event_count)]),
-                np.array([row.total_weight]),
-            ),
-            new.timestamp(),
-            events.select(~mask),
-            expiring(before, old.timestamp(), new.timestamp(), cfg),
-            cfg,
-            types,
-        )
-        vector = posterior(stats, space, prior, cfg)[0]
-        summary = summaries(vector[None, :], space, stats.count)[0]
-        q.update_profile_row(
-            conn,
-            {
-                "user_id": row.user_id,
-                "as_of": new,
-                "event_count": round(float(stats.count[0])),
-                "total_weight": float(stats.weight[0]),
-                "vector": vector.astype("<f4").tobytes(),
-                "stats": pack_stats(stats, 0),
-                "summary": json.dumps(summary),
-            },
-        )
-    return summary
+    no stored profile yet (a rebuild creates it).
+
+    Two statements under autocommit (a read, a guarded write) instead of a transaction: no
+    BEGIN/COMMIT round trips and no row lock held while Python computes. A concurrent
+    update of the same user makes the write miss, and the whole step runs again."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for _ in range(attempts):
+            row = q.profile_with_events(conn, user, as_of)
+            if row is None:
+                return None
+            update, summary = _moved(conn, row)
+            if q.update_profile_row(conn, update, seen=row.updated_at):
+                return summary
+    raise RuntimeError(f"profile of user {user!r} kept changing under {attempts} attempts")
+
+
+def _moved(conn: Connection, row: Any) -> tuple[dict, dict]:
+    """The profile in ``row`` moved to ``row.new_as_of``: the row to write, its summary."""
+    space, prior, cfg = _space(conn, row.space_id)
+    types = np.asarray(cfg.type_weights)
+    old, new = row.as_of, row.new_as_of
+    found = row.events
+    events = Events.from_items(
+        space, [0] * len(found), [e[0] for e in found], [e[1] for e in found],
+        [e[3] for e in found],
+    )  # fmt: skip
+    # Counted before: in the old window and already received when the profile was saved.
+    mask = np.array([e[2] for e in found], dtype=bool)
+    before = events.select(mask)
+    stats = advance(
+        ProfileStats(
+            old.timestamp(),
+            *(part[None, :] for part in unpack_stats(row.stats, space)),
+            np.array([float(row.event_count)]),
+            np.array([row.total_weight]),
+        ),
+        new.timestamp(),
+        events.select(~mask),
+        expiring(before, old.timestamp(), new.timestamp(), cfg),
+        cfg,
+        types,
+    )
+    vector = posterior(stats, space, prior, cfg)[0]
+    summary = summaries(vector[None, :], space, stats.count)[0]
+    update = {
+        "user_id": row.user_id,
+        "as_of": new,
+        "read_at": row.read_at,
+        "event_count": round(float(stats.count[0])),
+        "total_weight": float(stats.weight[0]),
+        "vector": vector.astype("<f4").tobytes(),
+        "stats": pack_stats(stats, 0),
+        "summary": json.dumps(summary),
+    }
+    return update, summary
