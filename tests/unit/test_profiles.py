@@ -17,6 +17,7 @@ from models.profiles import (
     expiring,
     global_prior,
     posterior,
+    posteriors_before,
     rebuild,
     type_weights_from_counts,
 )
@@ -214,3 +215,44 @@ def test_a_contact_outweighs_a_view() -> None:
     vector = posterior(rebuild(_palette_events(items, [0, 2]), 1, T0, cfg), PALETTE, UNIFORM, cfg)
     index = PALETTE.vocabularies[0].index()
     assert vector[0, index["red"]] > 10 * vector[0, index["black"]]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    history=st.lists(
+        st.tuples(st.integers(0, 3), st.floats(0, 60), st.integers(0, 2), st.integers(0, 8)),
+        min_size=0, max_size=40,
+    ),
+    queries=st.lists(st.tuples(st.integers(0, 3), st.floats(0, 70)), min_size=1, max_size=12),
+    chunk=st.integers(1, 50),
+)  # fmt: skip
+def test_profiles_before_a_time_equal_a_rebuild_of_the_earlier_events(
+    history: list, queries: list, chunk: int
+) -> None:
+    """The training profile of an interaction at t is the rebuild at t of events before t:
+    it never contains the interaction itself (nor anything later)."""
+    cfg = ProfileConfig(alpha=2.0, half_life_days=5.0, window_days=20.0)
+    types = np.array([1.0, 3.0, 9.0])
+    events = _events([(u, T0 + d * DAY, k, CATALOGUE[i]) for u, d, k, i in history])
+    prior = global_prior(_events([(0, T0, 0, c) for c in CATALOGUE]), SPACE)
+    q_user = np.array([q[0] for q in queries])
+    q_t = np.array([T0 + q[1] * DAY for q in queries])
+    got = posteriors_before(events, 4, q_user, q_t, SPACE, prior, cfg, types, chunk_events=chunk)
+    for n, (u, t) in enumerate(zip(q_user, q_t, strict=True)):
+        earlier = events.select((events.user == u) & (events.t < t))
+        want = posterior(rebuild(earlier, 4, float(t), cfg, types), SPACE, prior, cfg)[u]
+        np.testing.assert_allclose(got[n], want, rtol=2e-5, atol=2e-5)
+
+
+def test_a_profile_never_contains_its_own_target_event() -> None:
+    cfg = ProfileConfig(alpha=1.0)
+    types = np.ones(3)
+    red, blue = CATALOGUE[0], CATALOGUE[3]
+    events = _events([(0, T0, 0, blue), (0, T0 + DAY, 0, red)])
+    prior = global_prior(events, SPACE)
+    got = posteriors_before(
+        events, 1, np.array([0, 0]), np.array([T0 + DAY, T0 + 2 * DAY]), SPACE, prior, cfg, types
+    )
+    # At the red view's own time only the blue view counts; a day later both do.
+    assert got[0, -2] == pytest.approx(np.log1p(1)) and got[1, -2] == pytest.approx(np.log1p(2))
+    assert _red_probability(got[0]) < _red_probability(got[1])

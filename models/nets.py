@@ -1,0 +1,119 @@
+"""The three subnetworks. Towers map into one embedding space; RankNet scores a pair.
+
+UserNet and ItemNet have separate weights: a profile is a distribution over the feature space
+(probabilities, mean and std, confidence), a vehicle a point in it. Their embeddings are
+L2-normalised, so the retrieval stage (Milvus, inner product) ranks by cosine similarity. No
+loss lives here (models/train.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    user_width: int  # profile input width (models/inputs.py)
+    item_width: int  # vehicle input width
+    n_items: int = 0  # known item ids for the id embedding; 0 = content only
+    dim: int = 64  # embedding size, also the Milvus vector size
+    hidden: tuple[int, ...] = (256,)  # tower hidden layers
+    rank_hidden: tuple[int, ...] = (128, 64)
+    dropout: float = 0.1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> NetConfig:
+        return cls(
+            **{**doc, "hidden": tuple(doc["hidden"]), "rank_hidden": tuple(doc["rank_hidden"])}
+        )
+
+
+def _mlp(width: int, hidden: tuple[int, ...], out: int, dropout: float) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for size in hidden:
+        layers += [nn.Linear(width, size), nn.LayerNorm(size), nn.GELU(), nn.Dropout(dropout)]
+        width = size
+    layers.append(nn.Linear(width, out))
+    return nn.Sequential(*layers)
+
+
+class UserNet(nn.Module):
+    def __init__(self, cfg: NetConfig) -> None:
+        super().__init__()
+        self.body = _mlp(cfg.user_width, cfg.hidden, cfg.dim, cfg.dropout)
+
+    def forward(self, profile: torch.Tensor) -> torch.Tensor:
+        # profile [B, user_width] -> e_u [B, dim], unit length
+        return nn.functional.normalize(self.body(profile), dim=-1)
+
+
+class ItemNet(nn.Module):
+    """Content tower, plus an id embedding for vehicles seen in training. Id 0 is "unknown"
+    (a new listing): training drops ids at random, so content alone must carry the embedding."""
+
+    def __init__(self, cfg: NetConfig) -> None:
+        super().__init__()
+        self.body = _mlp(cfg.item_width, cfg.hidden, cfg.dim, cfg.dropout)
+        self.ids = nn.Embedding(cfg.n_items + 1, cfg.dim) if cfg.n_items else None
+        if self.ids is not None:
+            nn.init.zeros_(self.ids.weight)  # starts as a pure content model
+
+    def forward(self, item: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
+        # item [B, item_width], ids [B] (0 = unknown) -> e_i [B, dim], unit length
+        e = self.body(item)
+        if self.ids is not None and ids is not None:
+            e = e + self.ids(ids)
+        return nn.functional.normalize(e, dim=-1)
+
+
+class RankNet(nn.Module):
+    def __init__(self, cfg: NetConfig) -> None:
+        super().__init__()
+        self.body = _mlp(3 * cfg.dim + 1, cfg.rank_hidden, 1, cfg.dropout)
+
+    def forward(self, e_u: torch.Tensor, e_i: torch.Tensor) -> torch.Tensor:
+        # e_u, e_i [..., dim] -> logit [...]; sigmoid(logit) is the interaction probability
+        cos = (e_u * e_i).sum(-1, keepdim=True)
+        return self.body(torch.cat([e_u, e_i, e_u * e_i, cos], dim=-1)).squeeze(-1)
+
+
+@dataclass
+class Nets:
+    """The three networks of one model version, trained together."""
+
+    config: NetConfig
+    user: UserNet = field(init=False)
+    item: ItemNet = field(init=False)
+    rank: RankNet = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.user, self.item, self.rank = (
+            UserNet(self.config),
+            ItemNet(self.config),
+            RankNet(self.config),
+        )
+
+    def modules(self) -> list[nn.Module]:
+        return [self.user, self.item, self.rank]
+
+    def parameters(self) -> list[nn.Parameter]:
+        return [p for m in self.modules() for p in m.parameters()]
+
+    def train(self, mode: bool = True) -> None:
+        for m in self.modules():
+            m.train(mode)
+
+    def state_dict(self) -> dict[str, dict[str, torch.Tensor]]:
+        return {"user": self.user.state_dict(), "item": self.item.state_dict(),
+                "rank": self.rank.state_dict()}  # fmt: skip
+
+    def load_state_dict(self, state: dict[str, dict[str, torch.Tensor]]) -> None:
+        self.user.load_state_dict(state["user"])
+        self.item.load_state_dict(state["item"])
+        self.rank.load_state_dict(state["rank"])

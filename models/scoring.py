@@ -1,0 +1,87 @@
+"""Scoring with trained nets: the pieces serving and evaluation share.
+
+Served path: UserNet -> nearest ItemNet embeddings (Milvus, or ``retrieve`` here) -> RankNet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from models.nets import Nets
+
+
+@torch.no_grad()
+def user_embedding(nets: Nets, user_x: np.ndarray, *, batch: int = 8192) -> np.ndarray:
+    """Profile inputs [U, Du] -> e_u [U, dim] float32."""
+    nets.user.eval()
+    parts = [nets.user(torch.from_numpy(user_x[i : i + batch])).numpy()
+             for i in range(0, len(user_x), batch)]  # fmt: skip
+    return np.concatenate(parts) if parts else np.zeros((0, nets.config.dim), np.float32)
+
+
+@torch.no_grad()
+def item_embeddings(
+    nets: Nets, item_x: np.ndarray, ids: np.ndarray | None = None, *, batch: int = 8192
+) -> np.ndarray:
+    """Vehicle inputs [n, Di] (and id-embedding indices, 0 = unknown) -> e_i [n, dim]; batched,
+    for publishing a whole catalogue."""
+    nets.item.eval()
+    parts = []
+    for i in range(0, len(item_x), batch):
+        ids_t = None if ids is None else torch.from_numpy(ids[i : i + batch].astype(np.int64))
+        parts.append(nets.item(torch.from_numpy(item_x[i : i + batch]), ids_t).numpy())
+    return np.concatenate(parts) if parts else np.zeros((0, nets.config.dim), np.float32)
+
+
+@torch.no_grad()
+def rank(nets: Nets, e_u: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """One user's e_u [dim] against candidate embeddings [T, dim] -> probabilities [T]."""
+    nets.rank.eval()
+    u = torch.from_numpy(np.ascontiguousarray(e_u, dtype=np.float32))
+    c = torch.from_numpy(np.ascontiguousarray(candidates, dtype=np.float32))
+    return torch.sigmoid(nets.rank(u.expand(len(c), -1), c)).numpy()
+
+
+@torch.no_grad()
+def rank_many(nets: Nets, e_u: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+    """Users [U, dim] each against their own candidates [U, T, dim] -> logits [U, T]."""
+    nets.rank.eval()
+    u = torch.from_numpy(e_u).unsqueeze(1).expand(-1, candidates.shape[1], -1)
+    return nets.rank(u, torch.from_numpy(candidates)).numpy()
+
+
+def top_k(
+    nets: Nets,
+    e_u: np.ndarray,
+    e_items: np.ndarray,
+    exclude: list[np.ndarray],
+    *,
+    k: int,
+    candidates: int,
+    allowed: np.ndarray | None = None,
+    chunk_cells: int = 20_000_000,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Exact version of the served path for many users: inner-product top ``candidates``
+    (what Milvus approximates) -> RankNet -> top k. ``exclude[u]`` are item indices the user
+    must not get; ``allowed`` masks items off sale. Returns (ranked items, retrieved items)."""
+    n_items = len(e_items)
+    ranked, retrieved = [], []
+    step = max(1, chunk_cells // max(n_items, 1))
+    for s in range(0, len(e_u), step):
+        scores = e_u[s : s + step] @ e_items.T
+        if allowed is not None:
+            scores[:, ~allowed] = -np.inf
+        for r, items in enumerate(exclude[s : s + step]):
+            scores[r, items] = -np.inf
+        t = min(candidates, n_items)
+        cand = np.argpartition(-scores, t - 1, axis=1)[:, :t]
+        valid = np.isfinite(np.take_along_axis(scores, cand, axis=1))
+        logits = rank_many(nets, e_u[s : s + step], e_items[cand])
+        logits[~valid] = -np.inf
+        order = np.argsort(-logits, axis=1)[:, :k]
+        for r in range(len(cand)):
+            keep = order[r][np.isfinite(logits[r, order[r]])]
+            ranked.append(cand[r, keep])
+            retrieved.append(cand[r, valid[r]])
+    return ranked, retrieved

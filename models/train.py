@@ -1,0 +1,205 @@
+"""Joint training of UserNet, ItemNet and RankNet as binary classification with sampled
+negatives, plus a retrieval loss that shapes the embedding geometry Milvus searches.
+
+Every example is an observed interaction (label 1) with the user's profile computed from the
+events strictly before it (models.profiles.posteriors_before), so a profile never contains
+its own target. Negatives (label 0) are drawn fresh each epoch (models/sampling.py).
+Early stopping watches validation precision@k of the served path (retrieve -> rank) on a
+period after the training examples.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from models.metrics import precision_at_k, recall_at_k
+from models.nets import NetConfig, Nets
+from models.sampling import Availability, NegativeSampler
+from models.scoring import item_embeddings, top_k, user_embedding
+
+
+@dataclass
+class TrainingSet:
+    user_x: np.ndarray  # [Q, Du] profile just before each interaction
+    item: np.ndarray  # [Q] vehicle index of the interaction
+    item_row: np.ndarray  # [Q] row of item_x: the version the user saw
+    t: np.ndarray  # [Q] unix seconds
+    item_x: np.ndarray  # [R, Di] vehicle (version) inputs
+    current_row: np.ndarray  # [J] row of each vehicle's latest version
+    availability: Availability
+    segment: np.ndarray  # [J] segment id for hard negatives (e.g. make), -1 = none
+
+    @property
+    def n_items(self) -> int:
+        return len(self.current_row)
+
+
+@dataclass
+class Holdout:
+    """Users to rank for, in a later period: profile at its start, what they then interacted
+    with, and what they had already seen (never recommended again)."""
+
+    user_x: np.ndarray  # [U, Du]
+    relevant: list[np.ndarray]
+    seen: list[np.ndarray]
+    at: float  # availability is checked at this time
+
+
+@dataclass
+class TrainResult:
+    nets: Nets
+    item_ids: np.ndarray  # [J] id-embedding index per vehicle, 0 = unknown
+    params: dict[str, Any]
+    history: list[dict[str, float]] = field(default_factory=list)
+    best_epoch: int = 0
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def id_index(item: np.ndarray, n_items: int, min_count: int) -> np.ndarray:
+    """Vehicles with at least ``min_count`` training interactions get their own id embedding
+    (j + 1); the rest, and every later listing, rely on content alone (0)."""
+    counts = np.bincount(item, minlength=n_items)
+    return np.where(counts >= min_count, np.arange(1, n_items + 1), 0).astype(np.int64)
+
+
+def evaluate_served(
+    nets: Nets,
+    data: TrainingSet,
+    item_ids: np.ndarray,
+    holdout: Holdout,
+    *,
+    k: int,
+    candidates: int,
+) -> dict[str, float]:
+    """Precision@k of retrieve (inner product, top ``candidates``) -> RankNet -> top k, and
+    the share of the relevant items that survive retrieval."""
+    e_items = item_embeddings(nets, data.item_x[data.current_row], item_ids)
+    e_u = user_embedding(nets, holdout.user_x)
+    allowed = data.availability.at(np.arange(data.n_items), np.full(data.n_items, holdout.at))
+    ranked, retrieved = top_k(nets, e_u, e_items, holdout.seen, k=k, candidates=candidates,
+                              allowed=allowed)  # fmt: skip
+    return {
+        f"precision@{k}": precision_at_k(ranked, holdout.relevant, k),
+        f"recall@{k}": recall_at_k(ranked, holdout.relevant, k),
+        f"candidate_recall@{candidates}": recall_at_k(retrieved, holdout.relevant, candidates),
+    }
+
+
+def train(
+    data: TrainingSet,
+    validation: Holdout,
+    *,
+    dim: int = 64,
+    hidden: tuple[int, ...] = (256,),
+    rank_hidden: tuple[int, ...] = (128, 64),
+    dropout: float = 0.1,
+    epochs: int = 20,
+    batch_size: int = 512,
+    lr: float = 2e-3,
+    weight_decay: float = 1e-5,
+    neg_ratio: int = 1,
+    sampler: str = "uniform",
+    retrieval_loss: str = "softmax",
+    retrieval_weight: float = 1.0,
+    temperature: float = 0.05,
+    id_embeddings: bool = True,
+    min_id_count: int = 2,
+    id_dropout: float = 0.3,
+    patience: int = 3,
+    k: int = 5,
+    candidates: int = 200,
+    seed: int = 0,
+    threads: int | None = None,
+    progress: bool = True,
+) -> TrainResult:
+    """Train the three nets jointly; return those of the best validation epoch."""
+    if retrieval_loss not in ("softmax", "none"):
+        raise ValueError("retrieval_loss is 'softmax' or 'none'")
+    params = {k_: v for k_, v in locals().items() if k_ not in ("data", "validation")}
+    if threads:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    item_ids = (
+        id_index(data.item, data.n_items, min_id_count)
+        if id_embeddings
+        else np.zeros(data.n_items, np.int64)
+    )
+    config = NetConfig(
+        user_width=data.user_x.shape[1], item_width=data.item_x.shape[1],
+        n_items=data.n_items if id_embeddings else 0, dim=dim, hidden=tuple(hidden),
+        rank_hidden=tuple(rank_hidden), dropout=dropout,
+    )  # fmt: skip
+    nets = Nets(config)
+    optimiser = torch.optim.AdamW(nets.parameters(), lr=lr, weight_decay=weight_decay)
+    sampler_ = NegativeSampler(sampler, data.availability, data.item, data.t, data.segment)
+    # log Q correction: in-batch negatives are drawn in proportion to popularity.
+    log_q = np.log(np.bincount(data.item, minlength=data.n_items) / len(data.item) + 1e-12)
+    user_x, item_x = torch.from_numpy(data.user_x), torch.from_numpy(data.item_x)
+    ids_all = torch.from_numpy(item_ids)
+    result = TrainResult(nets, item_ids, params)
+    best, best_state, stale = -1.0, copy.deepcopy(nets.state_dict()), 0
+    for epoch in range(1, epochs + 1):
+        started = time.perf_counter()
+        nets.train()
+        order = rng.permutation(len(data.item))
+        losses = []
+        bar = tqdm(range(0, len(order), batch_size), desc=f"epoch {epoch}", disable=not progress,
+                   leave=False, unit="batch")  # fmt: skip
+        for start in bar:
+            b = order[start : start + batch_size]
+            neg = sampler_.sample(b, neg_ratio, rng)  # [B, r]
+            pos_ids, neg_ids = ids_all[data.item[b]], ids_all[neg.reshape(-1)]
+            if id_dropout:
+                pos_ids = pos_ids * (torch.rand(len(b)) >= id_dropout)
+                neg_ids = neg_ids * (torch.rand(neg.size) >= id_dropout)
+            e_u = nets.user(user_x[b])  # [B, dim]
+            e_pos = nets.item(item_x[data.item_row[b]], pos_ids)  # [B, dim]
+            e_neg = nets.item(item_x[data.current_row[neg.reshape(-1)]], neg_ids)  # [B*r, dim]
+            pos_logit = nets.rank(e_u, e_pos)
+            neg_logit = nets.rank(e_u.repeat_interleave(neg_ratio, 0), e_neg)
+            loss = F.binary_cross_entropy_with_logits(
+                torch.cat([pos_logit, neg_logit]),
+                torch.cat([torch.ones_like(pos_logit), torch.zeros_like(neg_logit)]),
+            )
+            if retrieval_loss == "softmax":
+                # Each user's own positive against every vehicle in the batch.
+                items = np.concatenate([data.item[b], neg.reshape(-1)])
+                logits = e_u @ torch.cat([e_pos, e_neg]).T / temperature
+                logits = logits - torch.from_numpy(log_q[items]).float()
+                same = torch.from_numpy(data.item[b][:, None] == items[None, :])
+                same[torch.arange(len(b)), torch.arange(len(b))] = False
+                logits = logits.masked_fill(same, float("-inf"))
+                loss = loss + retrieval_weight * F.cross_entropy(logits, torch.arange(len(b)))
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            losses.append(float(loss.detach()))
+            if len(losses) % 20 == 0:
+                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
+        nets.train(False)
+        val = evaluate_served(nets, data, item_ids, validation, k=k, candidates=candidates)
+        row = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else 0.0,
+               "seconds": time.perf_counter() - started, **val}  # fmt: skip
+        result.history.append(row)
+        if progress:
+            tqdm.write(f"epoch {epoch}: loss {row['loss']:.4f}, validation precision@{k} "
+                       f"{val[f'precision@{k}']:.4f} ({row['seconds']:.1f}s)")  # fmt: skip
+        if val[f"precision@{k}"] > best:
+            best, best_state, stale = val[f"precision@{k}"], copy.deepcopy(nets.state_dict()), 0
+            result.best_epoch, result.metrics = epoch, {f"val_{n}": v for n, v in val.items()}
+        else:
+            stale += 1
+            if stale >= patience:
+                break
+    nets.load_state_dict(best_state)
+    nets.train(False)
+    return result
