@@ -44,6 +44,26 @@ class Settings(BaseSettings):
         None, description="view,bookmark,contact weights (JSON list); unset = inverse shares"
     )
 
+    artifact_dir: Path | None = Field(
+        None, description="Where trained model artefacts are saved; unset = <home>/artefacts"
+    )
+    train_epochs: int = Field(20, gt=0, description="Most training epochs (early stopping)")
+    train_dim: int = Field(64, gt=0, description="Embedding size (the Milvus vector size)")
+    train_negatives: int = Field(1, gt=0, description="Sampled negatives per interaction")
+    train_sampler: str = Field(
+        "uniform", pattern="^(uniform|popularity|hard)$", description="Negative sampler"
+    )
+    train_val_fraction: float = Field(
+        0.1, gt=0, lt=1, description="Share of the training timeline kept for validation"
+    )
+    train_max_examples: int = Field(
+        2_000_000, gt=0, description="Most interactions per training run (latest kept)"
+    )
+
+    @property
+    def artefacts(self) -> Path:
+        return self.artifact_dir or self.home / "artefacts"
+
     @property
     def embedded_pgdata(self) -> Path:
         return self.home / "postgres"

@@ -12,7 +12,7 @@ import click
 from sqlalchemy import Engine
 
 from backend.cli import main
-from backend.db import migrate
+from backend.db import migrate, registry
 from backend.db.engine import make_engine
 from backend.db.profile_queries import profile_of
 from backend.ingest.parsing import parse_timestamp
@@ -21,6 +21,7 @@ from models.profiles import ProfileConfig
 from models.schema import SchemaError, load_schema
 from workers.demo import demo
 from workers.jobs.profiles import rebuild_profiles, update_profile
+from workers.jobs.training import train_model
 
 
 def _engine_at_head(settings: Settings) -> Engine:
@@ -32,6 +33,16 @@ def _engine_at_head(settings: Settings) -> Engine:
             " run `forecourt db upgrade`"
         )
     return engine
+
+
+def _profile_config(settings: Settings) -> ProfileConfig:
+    return ProfileConfig(
+        alpha=settings.profile_alpha,
+        shrink=settings.profile_shrink,
+        half_life_days=settings.profile_half_life_days,
+        window_days=settings.profile_window_days,
+        type_weights=settings.profile_type_weights,
+    )
 
 
 @main.group()
@@ -59,14 +70,7 @@ def rebuild(settings: Settings, as_of: datetime | None, schema: str | None) -> N
     except SchemaError as exc:
         raise click.ClickException(str(exc)) from exc
     engine = _engine_at_head(settings)
-    cfg = ProfileConfig(
-        alpha=settings.profile_alpha,
-        shrink=settings.profile_shrink,
-        half_life_days=settings.profile_half_life_days,
-        window_days=settings.profile_window_days,
-        type_weights=settings.profile_type_weights,
-    )
-    result = rebuild_profiles(engine, feature_schema, as_of=as_of, cfg=cfg)
+    result = rebuild_profiles(engine, feature_schema, as_of=as_of, cfg=_profile_config(settings))
     click.echo(
         f"profiles: {result.users:,} users ({result.users_with_events:,} with events in the "
         f"window), {result.events:,} events, as of {result.as_of.isoformat()}, type weights "
@@ -99,6 +103,85 @@ def update(settings: Settings, user: str) -> None:
     if summary is None:
         raise click.ClickException(f"user {user!r} has no stored profile: run `profiles rebuild`")
     click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+
+
+@main.command("train")
+@click.option("--epochs", type=click.IntRange(1), help="Most epochs (default: settings).")
+@click.option("--dim", type=click.IntRange(2), help="Embedding size (default: settings).")
+@click.option("--negatives", type=click.IntRange(1), help="Negatives per interaction.")
+@click.option("--sampler", type=click.Choice(["uniform", "popularity", "hard"]))
+@click.option("--batch-size", type=click.IntRange(8), default=512, show_default=True)
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-3,
+              show_default=True)  # fmt: skip
+@click.option("--retrieval-loss", type=click.Choice(["softmax", "none"]), default="softmax",
+              show_default=True, help="In-batch softmax beside RankNet's BCE.")  # fmt: skip
+@click.option("--no-id-embeddings", is_flag=True, help="Content-only ItemNet.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--schema", help="Feature schema when no profiles are stored yet.")
+@click.pass_obj
+def train_command(settings: Settings, epochs: int | None, dim: int | None,
+                  negatives: int | None, sampler: str | None, batch_size: int, lr: float,
+                  retrieval_loss: str, no_id_embeddings: bool, seed: int,
+                  schema: str | None) -> None:  # fmt: skip
+    """Train UserNet, ItemNet and RankNet on the store's events, save and register the model.
+
+    Validation is the last part of the timeline (FORECOURT_TRAIN_VAL_FRACTION); the model
+    keeps its best epoch by validation precision@5 of the served path."""
+    try:
+        feature_schema = load_schema(schema or settings.feature_schema)
+    except SchemaError as exc:
+        raise click.ClickException(str(exc)) from exc
+    engine = _engine_at_head(settings)
+    try:
+        result = train_model(
+            engine, feature_schema, _profile_config(settings), settings.artefacts,
+            val_fraction=settings.train_val_fraction, max_examples=settings.train_max_examples,
+            epochs=epochs or settings.train_epochs, dim=dim or settings.train_dim,
+            neg_ratio=negatives or settings.train_negatives,
+            sampler=sampler or settings.train_sampler, batch_size=batch_size, lr=lr,
+            retrieval_loss=retrieval_loss, id_embeddings=not no_id_embeddings, seed=seed,
+        )  # fmt: skip
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    m = result.metrics
+    click.echo(
+        f"model v{result.version}: {result.examples:,} examples, {result.validation_users:,}"
+        f" validation users, best epoch {m['best_epoch']} of {m['epochs_run']};"
+        f" validation precision@5 {m['val_precision@5']:.4f} (popularity"
+        f" {m['val_popularity_precision@5']:.4f}), candidate recall@200"
+        f" {m['val_candidate_recall@200']:.3f}; {m['seconds_per_epoch']:.1f}s/epoch,"
+        f" {result.seconds:.0f}s in all -> {result.artefact}"
+    )
+
+
+@main.group("models")
+def models_group() -> None:
+    """The model registry."""
+
+
+@models_group.command("list")
+@click.pass_obj
+def models_list(settings: Settings) -> None:
+    """Every trained version with its status and validation metrics."""
+    with _engine_at_head(settings).connect() as conn:
+        rows = registry.versions(conn)
+    for r in rows:
+        p = r.metrics.get("val_precision@5")
+        click.echo(f"v{r.id}\t{r.status}\t{r.schema_name}\tprecision@5="
+                   f"{'-' if p is None else f'{p:.4f}'}\t{r.artefact or ''}")  # fmt: skip
+
+
+@models_group.command("activate")
+@click.argument("version", type=int)
+@click.pass_obj
+def models_activate(settings: Settings, version: int) -> None:
+    """Make VERSION the serving model (the active one is retired)."""
+    try:
+        with _engine_at_head(settings).begin() as conn:
+            registry.activate(conn, version)
+    except (LookupError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"model v{version} is active")
 
 
 main.add_command(demo)

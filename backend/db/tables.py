@@ -46,6 +46,14 @@ class VehicleStatus(enum.StrEnum):
     removed = "removed"
 
 
+class ModelStatus(enum.StrEnum):
+    training = "training"
+    ready = "ready"
+    active = "active"
+    retired = "retired"
+    failed = "failed"
+
+
 class EventType(enum.StrEnum):
     view = "view"
     bookmark = "bookmark"
@@ -173,3 +181,35 @@ class UserProfile(Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
     __table_args__ = (Index(None, "space_id"),)
+
+
+class ModelVersion(Base):
+    """One trained model: where its artefact lies, what it was trained on, how it scored.
+    At most one is active (the one serving); the partial unique index keeps it so."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(Identity(), primary_key=True)
+    status: Mapped[ModelStatus] = mapped_column(
+        _enum(ModelStatus, "model_status"), server_default=ModelStatus.training.value
+    )
+    space_id: Mapped[int | None] = mapped_column(ForeignKey("feature_spaces.id"))
+    schema_name: Mapped[str] = mapped_column(Text)
+    schema_fingerprint: Mapped[str] = mapped_column(Text)
+    artefact: Mapped[str | None] = mapped_column(Text)
+    trained_from: Mapped[datetime | None]
+    trained_to: Mapped[datetime | None]
+    params: Mapped[dict[str, Any]]
+    metrics: Mapped[dict[str, Any]]
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        Index(
+            "uq_model_versions_one_active",
+            "status",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+        ),
+    )

@@ -1,0 +1,250 @@
+"""Training job: events and catalogue from the store -> examples without leakage -> joint
+training (models/train.py) -> artefact on disk -> a ``model_versions`` row.
+
+The model uses the feature space (and profile prior and settings) of the stored profiles, so
+the profiles the API reads are the inputs UserNet was trained on. Before the first rebuild it
+fits a space itself and saves it.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from backend.db import profile_queries as pq
+from backend.db import registry
+from backend.db import training_queries as tq
+from models import checkpoint
+from models.features import FeatureSpace
+from models.inputs import item_matrix, user_matrix
+from models.metrics import precision_at_k
+from models.profiles import (
+    EVENT_TYPES,
+    Events,
+    Prior,
+    ProfileConfig,
+    global_prior,
+    posterior,
+    posteriors_before,
+    rebuild,
+    type_weights_from_counts,
+    with_types,
+)
+from models.sampling import Availability
+from models.schema import FeatureSchema
+from models.train import Holdout, TrainingSet, train
+
+
+@dataclass
+class TrainJobResult:
+    version: int
+    artefact: Path
+    examples: int
+    validation_users: int
+    metrics: dict[str, float]
+    seconds: float
+
+
+@dataclass
+class Prepared:
+    data: TrainingSet
+    validation: Holdout
+    space: FeatureSpace
+    space_id: int
+    prior: Prior
+    cfg: ProfileConfig
+    vehicle_ids: np.ndarray
+    trained_from: datetime
+    val_start: datetime
+    trained_to: datetime
+    popularity: np.ndarray  # [J] training interactions per vehicle
+
+
+def _space(
+    engine: Engine, schema: FeatureSchema, cfg: ProfileConfig, cat: tq.CatalogueVersions,
+    events: Events, fitting: np.ndarray,
+) -> tuple[FeatureSpace, int, Prior, ProfileConfig]:  # fmt: skip
+    """The stored profiles' space, or a new one fitted on the catalogue with the prior of the
+    ``fitting`` events (those before the validation split). Sets ``events.table``."""
+    with engine.connect() as conn:
+        stored = tq.profile_space(conn)
+    if stored is not None:
+        space = FeatureSpace.from_dict(stored.space)
+        events.table = space.encode(cat.features)
+        prior = Prior(*(np.asarray(stored.prior[k]) for k in ("cat", "mean", "std")))
+        config = {**stored.config, "type_weights": tuple(stored.config["type_weights"])}
+        return space, int(stored.id), prior, ProfileConfig(**config)
+    space = FeatureSpace.fit(schema, [cat.features[r] for r in cat.current_row])
+    events.table = space.encode(cat.features)
+    earlier = events.select(fitting)
+    types = (
+        np.asarray(cfg.type_weights)
+        if cfg.type_weights
+        else type_weights_from_counts(np.bincount(earlier.kind, minlength=len(EVENT_TYPES)))
+    )
+    cfg = with_types(cfg, types)
+    prior = global_prior(earlier, space)
+    with engine.begin() as conn:
+        space_id = pq.save_space(
+            conn, schema.name, space.to_dict(),
+            {"cat": prior.cat.tolist(), "mean": prior.mean.tolist(), "std": prior.std.tolist()},
+            asdict(cfg),
+        )  # fmt: skip
+    return space, space_id, prior, cfg
+
+
+def _segments(space: FeatureSpace, table_rows: np.ndarray) -> np.ndarray:
+    """Segment of each vehicle for hard negatives: its value of the first vocabulary."""
+    if not space.vocabularies:
+        return np.zeros(len(table_rows), np.int64)
+    block = table_rows[:, : space.vocabularies[0].size]
+    return np.where(block.max(axis=1) > 0, block.argmax(axis=1), -1).astype(np.int64)
+
+
+def prepare(
+    engine: Engine,
+    schema: FeatureSchema,
+    cfg: ProfileConfig,
+    *,
+    val_fraction: float = 0.1,
+    max_examples: int = 2_000_000,
+    until: datetime | None = None,
+) -> Prepared:
+    """Examples from every event up to ``until`` (default: the latest): training on the
+    earlier part, validation users on the last ``val_fraction`` of the timeline."""
+    with engine.connect() as conn:
+        first, last = tq.event_bounds(conn)
+        if first is None:
+            raise ValueError("no events in the store: import some before training")
+        last = until or last
+        cols = pq.window_columns(conn, first - timedelta(seconds=1), last)
+        cat = tq.catalogue_versions(conn)
+    order = np.argsort(cat.version_ids)
+    rows = order[np.searchsorted(cat.version_ids[order], np.asarray(cols.version_ids, np.int64))]
+    users, user_index = np.unique(np.asarray(cols.user_ids, np.int64), return_inverse=True)
+    events = Events(user_index.reshape(-1), np.asarray(cols.ats, np.float64),
+                    np.asarray(cols.kinds, np.int64), rows, None)  # type: ignore[arg-type]  # fmt: skip
+    t0, t1 = first.timestamp(), last.timestamp()
+    split = t1 - (t1 - t0) * val_fraction
+    train_mask = events.t <= split
+    space, space_id, prior, cfg = _space(engine, schema, cfg, cat, events, train_mask)
+    types = np.asarray(cfg.type_weights)
+    items = cat.version_vehicle[rows]
+    train_idx = np.flatnonzero(train_mask)
+    if len(train_idx) > max_examples:  # the latest interactions say most about today
+        train_idx = train_idx[np.argsort(events.t[train_idx], kind="stable")[-max_examples:]]
+    earlier = events.select(train_mask)
+    n_users = len(users)
+    before = posteriors_before(earlier, n_users, events.user[train_idx], events.t[train_idx],
+                               space, prior, cfg, types)  # fmt: skip
+    item_x = item_matrix(events.table)
+    data = TrainingSet(
+        user_x=user_matrix(before), item=items[train_idx], item_row=rows[train_idx],
+        t=events.t[train_idx], item_x=item_x, current_row=cat.current_row,
+        availability=Availability(cat.start, cat.end),
+        segment=_segments(space, item_x[cat.current_row]),
+    )  # fmt: skip
+    # Validation: users active on both sides of the split, profiled as of the split.
+    later = ~train_mask
+    val_users = np.intersect1d(np.unique(events.user[later]), np.unique(events.user[train_mask]))
+    stats = rebuild(earlier, n_users, split, cfg, types)
+    profiles = posterior(stats, space, prior, cfg)
+    relevant = _items_by_user(events.user[later], items[later], val_users)
+    seen = _items_by_user(events.user[train_mask], items[train_mask], val_users)
+    validation = Holdout(user_matrix(profiles[val_users]), relevant, seen, split)
+    return Prepared(
+        data, validation, space, space_id, prior, cfg, cat.vehicle_ids, first,
+        datetime.fromtimestamp(split, UTC), last,
+        np.bincount(data.item, minlength=len(cat.vehicle_ids)),
+    )  # fmt: skip
+
+
+def _items_by_user(user: np.ndarray, item: np.ndarray, wanted: np.ndarray) -> list[np.ndarray]:
+    order = np.lexsort((item, user))
+    user, item = user[order], item[order]
+    bounds = np.searchsorted(user, np.r_[wanted, wanted + 1].reshape(2, -1))
+    return [np.unique(item[a:b]) for a, b in zip(bounds[0], bounds[1], strict=True)]
+
+
+def popularity_precision(prepared: Prepared, k: int) -> float:
+    """The baseline the model must beat: most interacted-with vehicles on sale, minus those
+    the user has seen."""
+    hold, n = prepared.validation, len(prepared.vehicle_ids)
+    on_sale = prepared.data.availability.at(np.arange(n), np.full(n, hold.at))
+    order = np.argsort(-np.where(on_sale, prepared.popularity, -1), kind="stable")
+    head = order[: k + max((len(s) for s in hold.seen), default=0)]
+    ranked = [head[~np.isin(head, s)][:k] for s in hold.seen]
+    return precision_at_k(ranked, hold.relevant, k)
+
+
+def train_model(
+    engine: Engine,
+    schema: FeatureSchema,
+    cfg: ProfileConfig,
+    artefact_dir: Path,
+    *,
+    val_fraction: float = 0.1,
+    max_examples: int = 2_000_000,
+    progress: bool = True,
+    **hyper: Any,
+) -> TrainJobResult:
+    """The whole job: prepare -> register (training) -> train -> save -> ready. A failure
+    marks the version failed, with the error, and re-raises."""
+    started = time.perf_counter()
+    prepared = prepare(engine, schema, cfg, val_fraction=val_fraction, max_examples=max_examples)
+    if not len(prepared.validation.relevant):
+        raise ValueError("no user is active both before and after the validation split")
+    params = {"val_fraction": val_fraction, "max_examples": max_examples, **hyper}
+    with engine.begin() as conn:
+        version = registry.create(
+            conn, space_id=prepared.space_id, schema_name=prepared.space.schema_name,
+            schema_fingerprint=prepared.space.schema_fingerprint, params=params,
+        )  # fmt: skip
+    try:
+        result = train(prepared.data, prepared.validation, progress=progress, **hyper)
+        k = result.params["k"]
+        metrics = {
+            **result.metrics,
+            f"val_popularity_precision@{k}": popularity_precision(prepared, k),
+            "best_epoch": result.best_epoch,
+            "epochs_run": len(result.history),
+            "examples": len(prepared.data.item),
+            "validation_users": len(prepared.validation.relevant),
+            "seconds_per_epoch": float(np.mean([h["seconds"] for h in result.history])),
+        }
+        path = (artefact_dir / f"model-v{version}.pt").resolve()
+        checkpoint.save(
+            path,
+            checkpoint.Artefact(
+                result.nets, prepared.space, prepared.vehicle_ids, result.item_ids,
+                {
+                    "version": version, "space_id": prepared.space_id,
+                    "prior": {"cat": prepared.prior.cat.tolist(),
+                              "mean": prepared.prior.mean.tolist(),
+                              "std": prepared.prior.std.tolist()},
+                    "profile_config": asdict(prepared.cfg), "params": result.params,
+                    "trained_from": prepared.trained_from.isoformat(),
+                    "validation_from": prepared.val_start.isoformat(),
+                    "trained_to": prepared.trained_to.isoformat(),
+                    "metrics": metrics, "history": result.history,
+                },
+            ),
+        )  # fmt: skip
+        with engine.begin() as conn:
+            registry.finish(
+                conn, version, artefact=str(path), metrics=metrics,
+                trained_from=prepared.trained_from, trained_to=prepared.val_start,
+            )  # fmt: skip
+    except BaseException as exc:
+        with engine.begin() as conn:
+            registry.fail(conn, version, "".join(traceback.format_exception_only(exc)).strip())
+        raise
+    return TrainJobResult(version, path, len(prepared.data.item), len(prepared.validation.relevant),
+                          metrics, time.perf_counter() - started)  # fmt: skip
