@@ -54,7 +54,7 @@ class Settings(BaseSettings):
         "uniform", pattern="^(uniform|popularity|hard)$", description="Negative sampler"
     )
     train_val_fraction: float = Field(
-        0.1, gt=0, lt=1, description="Share of the training timeline kept for validation"
+        0.1, gt=0, lt=1, description="Share of the latest events kept for validation"
     )
     train_max_examples: int = Field(
         2_000_000, gt=0, description="Most interactions per training run (latest kept)"

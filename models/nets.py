@@ -60,7 +60,8 @@ class ItemNet(nn.Module):
     def __init__(self, cfg: NetConfig) -> None:
         super().__init__()
         self.body = _mlp(cfg.item_width, cfg.hidden, cfg.dim, cfg.dropout)
-        self.ids = nn.Embedding(cfg.n_items + 1, cfg.dim) if cfg.n_items else None
+        # Sparse gradients: a step touches only the batch's rows, not a 1.7M-row table.
+        self.ids = nn.Embedding(cfg.n_items + 1, cfg.dim, sparse=True) if cfg.n_items else None
         if self.ids is not None:
             nn.init.zeros_(self.ids.weight)  # starts as a pure content model
 

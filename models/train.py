@@ -139,7 +139,13 @@ def train(
         rank_hidden=tuple(rank_hidden), dropout=dropout,
     )  # fmt: skip
     nets = Nets(config)
-    optimiser = torch.optim.AdamW(nets.parameters(), lr=lr, weight_decay=weight_decay)
+    sparse = [] if nets.item.ids is None else [nets.item.ids.weight]
+    dense = [p for p in nets.parameters() if all(p is not q for q in sparse)]
+    optimisers: list[torch.optim.Optimizer] = [
+        torch.optim.AdamW(dense, lr=lr, weight_decay=weight_decay)
+    ]
+    if sparse:
+        optimisers.append(torch.optim.SparseAdam(sparse, lr=lr))
     sampler_ = NegativeSampler(sampler, data.availability, data.item, data.t, data.segment)
     # log Q correction: in-batch negatives are drawn in proportion to popularity.
     log_q = np.log(np.bincount(data.item, minlength=data.n_items) / len(data.item) + 1e-12)
@@ -179,9 +185,11 @@ def train(
                 same[torch.arange(len(b)), torch.arange(len(b))] = False
                 logits = logits.masked_fill(same, float("-inf"))
                 loss = loss + retrieval_weight * F.cross_entropy(logits, torch.arange(len(b)))
-            optimiser.zero_grad()
+            for opt in optimisers:
+                opt.zero_grad()
             loss.backward()
-            optimiser.step()
+            for opt in optimisers:
+                opt.step()
             losses.append(float(loss.detach()))
             if len(losses) % 20 == 0:
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")

@@ -17,10 +17,9 @@ from backend.db.engine import make_engine
 from backend.db.profile_queries import profile_of
 from backend.ingest.parsing import parse_timestamp
 from backend.settings import Settings
-from models.profiles import ProfileConfig
 from models.schema import SchemaError, load_schema
 from workers.demo import demo
-from workers.jobs.profiles import rebuild_profiles, update_profile
+from workers.jobs.profiles import profile_config, rebuild_profiles, update_profile
 from workers.jobs.training import train_model
 
 
@@ -33,16 +32,6 @@ def _engine_at_head(settings: Settings) -> Engine:
             " run `forecourt db upgrade`"
         )
     return engine
-
-
-def _profile_config(settings: Settings) -> ProfileConfig:
-    return ProfileConfig(
-        alpha=settings.profile_alpha,
-        shrink=settings.profile_shrink,
-        half_life_days=settings.profile_half_life_days,
-        window_days=settings.profile_window_days,
-        type_weights=settings.profile_type_weights,
-    )
 
 
 @main.group()
@@ -70,7 +59,7 @@ def rebuild(settings: Settings, as_of: datetime | None, schema: str | None) -> N
     except SchemaError as exc:
         raise click.ClickException(str(exc)) from exc
     engine = _engine_at_head(settings)
-    result = rebuild_profiles(engine, feature_schema, as_of=as_of, cfg=_profile_config(settings))
+    result = rebuild_profiles(engine, feature_schema, as_of=as_of, cfg=profile_config(settings))
     click.echo(
         f"profiles: {result.users:,} users ({result.users_with_events:,} with events in the "
         f"window), {result.events:,} events, as of {result.as_of.isoformat()}, type weights "
@@ -125,7 +114,7 @@ def train_command(settings: Settings, epochs: int | None, dim: int | None,
                   schema: str | None) -> None:  # fmt: skip
     """Train UserNet, ItemNet and RankNet on the store's events, save and register the model.
 
-    Validation is the last part of the timeline (FORECOURT_TRAIN_VAL_FRACTION); the model
+    Validation is the latest share of events (FORECOURT_TRAIN_VAL_FRACTION); the model
     keeps its best epoch by validation precision@5 of the served path."""
     try:
         feature_schema = load_schema(schema or settings.feature_schema)
@@ -134,7 +123,7 @@ def train_command(settings: Settings, epochs: int | None, dim: int | None,
     engine = _engine_at_head(settings)
     try:
         result = train_model(
-            engine, feature_schema, _profile_config(settings), settings.artefacts,
+            engine, feature_schema, profile_config(settings), settings.artefacts,
             val_fraction=settings.train_val_fraction, max_examples=settings.train_max_examples,
             epochs=epochs or settings.train_epochs, dim=dim or settings.train_dim,
             neg_ratio=negatives or settings.train_negatives,

@@ -1,4 +1,5 @@
-"""``forecourt demo``: the main job on embedded defaults (so far: store, import, profiles)."""
+"""``forecourt demo``: the main job on embedded defaults (so far: store, import, profiles,
+training)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from backend.ingest.rejects import RejectLog
 from backend.ingest.sources import generic
 from backend.settings import Settings
 from models.schema import load_schema
-from workers.jobs.profiles import rebuild_profiles
+from workers.jobs.profiles import profile_config, rebuild_profiles
+from workers.jobs.training import train_model
 
 CATALOGUES = ("autoscout24-germany", "ebay-kleinanzeigen-autos-partial", "cars-com-used-cars")
 
@@ -27,10 +29,11 @@ CATALOGUES = ("autoscout24-germany", "ebay-kleinanzeigen-autos-partial", "cars-c
 )
 @click.option("--users", default=2_000, show_default=True, help="Simulated users.")
 @click.option("--events", default=100_000, show_default=True, help="Simulated events.")
+@click.option("--epochs", default=3, show_default=True, help="Training epochs.")
 @click.pass_obj
-def demo(settings: Settings, data_dir: Path | None, users: int, events: int) -> None:
-    """Create the database, import a catalogue and browsing events, rebuild profiles, and
-    summarise the store and two users' tastes."""
+def demo(settings: Settings, data_dir: Path | None, users: int, events: int, epochs: int) -> None:
+    """Create the database, import a catalogue and browsing events, rebuild profiles, train
+    the model, and summarise the store, two users' tastes and the model's validation."""
     data_dir = data_dir or settings.data_dir
     engine = make_engine(settings)
     click.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
@@ -79,7 +82,7 @@ def demo(settings: Settings, data_dir: Path | None, users: int, events: int) -> 
                 f" see {rejects.path}"
             )
 
-    result = rebuild_profiles(engine, schema)
+    result = rebuild_profiles(engine, schema, cfg=profile_config(settings))
     click.echo(
         f"profiles: {result.users:,} users, {result.events:,} events in the window before "
         f"{result.as_of:%Y-%m-%d}, {result.seconds:.1f}s"
@@ -102,4 +105,14 @@ def demo(settings: Settings, data_dir: Path | None, users: int, events: int) -> 
                 f"user {user}: {row.event_count} events; likes {top}; "
                 f"price {price.get('mean', 0):,.0f} ± {price.get('std', 0):,.0f} EUR"
             )
-    click.echo("next stages (training, Milvus, API) arrive with their issues")
+    trained = train_model(
+        engine, schema, profile_config(settings), settings.artefacts, epochs=epochs, progress=True,
+        dim=settings.train_dim, sampler=settings.train_sampler,
+    )  # fmt: skip
+    m = trained.metrics
+    click.echo(
+        f"model v{trained.version}: {trained.examples:,} examples, validation precision@5"
+        f" {m['val_precision@5']:.4f} (popularity {m['val_popularity_precision@5']:.4f}),"
+        f" {m['seconds_per_epoch']:.1f}s/epoch -> {trained.artefact}"
+    )
+    click.echo("next stages (Milvus, API, workers) arrive with their issues")

@@ -16,7 +16,9 @@ def test_demo_without_data(engine: Engine, cli_env: dict, tmp_path: Path) -> Non
     assert "simulated browsing: events: 3000 loaded" in out
     assert "user_profiles: 50" in out
     assert out.count("events; likes {") == 2
+    assert "model v1: " in out and "validation precision@5" in out
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM vehicles")).scalar_one() == 20_000
+        assert conn.execute(text("SELECT status FROM model_versions")).scalar_one() == "ready"
     again = ok(env, "demo", "--users", "50", "--events", "3000")
     assert "simulated catalogue: vehicles: 0 loaded, 0 updated, 20000 unchanged" in again

@@ -13,6 +13,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, text
 
 from backend.db import profile_queries as q
+from backend.settings import Settings
 from models.features import OTHER, FeatureSpace, describe_continuous
 from models.profiles import (
     EVENT_TYPES,
@@ -71,6 +72,16 @@ def summaries(vectors: np.ndarray, space: FeatureSpace, counts: np.ndarray) -> l
         }
         for n in range(len(vectors))
     ]
+
+
+def profile_config(settings: Settings) -> ProfileConfig:
+    return ProfileConfig(
+        alpha=settings.profile_alpha,
+        shrink=settings.profile_shrink,
+        half_life_days=settings.profile_half_life_days,
+        window_days=settings.profile_window_days,
+        type_weights=settings.profile_type_weights,
+    )
 
 
 STAT_PARTS = ("cat", "w", "x", "xx")
