@@ -100,7 +100,8 @@ class FeatureSpace:
         min_count: int = 5,
     ) -> FeatureSpace:
         """Vocabularies keep each feature's ``max_values`` most frequent values seen at least
-        ``min_count`` times; scalers take the robust range of each continuous feature."""
+        ``min_count`` times (the schema may set both per feature); scalers take the robust
+        range of each continuous feature."""
         counts = {f.name: Counter() for f in schema.item_features if f.kind == "categorical"}
         numbers: dict[str, list[float]] = {
             f.name: [] for f in schema.item_features if f.kind == "continuous"
@@ -118,7 +119,8 @@ class FeatureSpace:
         space = cls(schema.name, schema.fingerprint())
         for f in schema.item_features:
             if f.kind == "categorical":
-                common = [v for v, n in counts[f.name].most_common(max_values) if n >= min_count]
+                cap, floor = f.max_values or max_values, f.min_count or min_count
+                common = [v for v, n in counts[f.name].most_common(cap) if n >= floor]
                 space.vocabularies.append(Vocabulary(f.name, [*sorted(common), OTHER], f.multi))
             else:
                 space.scalers.append(_fit_scaler(f, np.asarray(numbers[f.name])))

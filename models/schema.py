@@ -40,6 +40,10 @@ class Feature:
     # categorical
     multi: bool = False
     values: tuple[str, ...] | None = None  # closed vocabulary, or None for open
+    # Vocabulary of the feature space: the max_values commonest values seen on at least
+    # min_count items get their own slot (None: the space's defaults, 200 and 5).
+    max_values: int | None = None
+    min_count: int | None = None
     # How values are canonicalised before checking and storing: "slug" turns "Mercedes Benz"
     # and "mercedes_benz" into "mercedes-benz", so every source spells a category one way.
     normalize: Literal["none", "lower", "slug"] = "none"

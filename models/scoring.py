@@ -85,3 +85,31 @@ def top_k(
             ranked.append(cand[r, keep])
             retrieved.append(cand[r, valid[r]])
     return ranked, retrieved
+
+
+@torch.no_grad()
+def exhaustive_top_k(
+    nets: Nets,
+    e_u: np.ndarray,
+    e_items: np.ndarray,
+    exclude: list[np.ndarray],
+    *,
+    k: int,
+    chunk_pairs: int = 2_000_000,
+) -> list[np.ndarray]:
+    """RankNet over every item for every user (no retrieval stage): the ceiling the served
+    path is measured against. ``exclude[u]`` never appear."""
+    nets.rank.eval()
+    items = torch.from_numpy(e_items)
+    out = []
+    step = max(1, chunk_pairs // max(len(e_items), 1))
+    for s in range(0, len(e_u), step):
+        u = torch.from_numpy(e_u[s : s + step])
+        logits = nets.rank(u[:, None, :].expand(-1, len(items), -1),
+                           items[None, :, :].expand(len(u), -1, -1)).numpy()  # fmt: skip
+        for r, gone in enumerate(exclude[s : s + step]):
+            logits[r, gone] = -np.inf
+        top = np.argpartition(-logits, min(k, logits.shape[1] - 1), axis=1)[:, :k]
+        order = np.argsort(-np.take_along_axis(logits, top, axis=1), axis=1)
+        out.extend(np.take_along_axis(top, order, axis=1))
+    return out

@@ -70,3 +70,16 @@ def make_engine(settings: Settings, **kwargs: object) -> Engine:
 def ping(engine: Engine) -> str:
     with engine.connect() as conn:
         return str(conn.execute(text("SELECT version()")).scalar_one())
+
+
+def fresh_database(settings: Settings, name: str) -> str:
+    """Drop and create database ``name`` on the configured server (the embedded one if
+    unset) and return its URL: for jobs that load a dataset into a place of their own."""
+    import psycopg
+
+    url = make_url(database_url(settings))
+    admin = url.set(drivername="postgresql", database="postgres")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)

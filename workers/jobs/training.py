@@ -65,6 +65,10 @@ class Prepared:
     val_start: datetime
     trained_to: datetime
     popularity: np.ndarray  # [J] training interactions per vehicle
+    user_ids: np.ndarray  # [U] store id per user index
+    events: Events  # every event up to ``until`` (user index, time, type, version row)
+    event_item: np.ndarray  # [E] vehicle index per event
+    split: float  # unix time: training events are at or before it, validation after
 
 
 def _space(
@@ -163,7 +167,7 @@ def prepare(
     return Prepared(
         data, validation, space, space_id, prior, cfg, cat.vehicle_ids, first,
         datetime.fromtimestamp(split, UTC), last,
-        np.bincount(data.item, minlength=len(cat.vehicle_ids)),
+        np.bincount(data.item, minlength=len(cat.vehicle_ids)), users, events, items, split,
     )  # fmt: skip
 
 

@@ -1,0 +1,1 @@
+"""Vector stores: ItemNet embeddings of vehicles, searched by inner product."""
