@@ -19,6 +19,7 @@ class NetConfig:
     user_width: int  # profile input width (models/inputs.py)
     item_width: int  # vehicle input width
     n_items: int = 0  # known item ids for the id embedding; 0 = content only
+    history: int = 0  # recent items UserNet pools (collaborative signal); 0 = profile only
     dim: int = 64  # embedding size, also the Milvus vector size
     hidden: tuple[int, ...] = (256,)  # tower hidden layers
     rank_hidden: tuple[int, ...] = (128, 64)
@@ -44,12 +45,30 @@ def _mlp(width: int, hidden: tuple[int, ...], out: int, dropout: float) -> nn.Se
 
 
 class UserNet(nn.Module):
+    """Profile -> e_u. With ``history``, it also pools learned embeddings of the user's recent
+    items (weighted like the profile's events): content says what kind of vehicle, the
+    history says which ones people with this history went on to pick."""
+
     def __init__(self, cfg: NetConfig) -> None:
         super().__init__()
-        self.body = _mlp(cfg.user_width, cfg.hidden, cfg.dim, cfg.dropout)
+        pooled = cfg.dim if cfg.history and cfg.n_items else 0
+        self.history = nn.Embedding(cfg.n_items + 1, cfg.dim, sparse=True) if pooled else None
+        if self.history is not None:
+            nn.init.normal_(self.history.weight, std=0.01)
+        self.body = _mlp(cfg.user_width + pooled, cfg.hidden, cfg.dim, cfg.dropout)
 
-    def forward(self, profile: torch.Tensor) -> torch.Tensor:
-        # profile [B, user_width] -> e_u [B, dim], unit length
+    def forward(
+        self, profile: torch.Tensor, items: torch.Tensor | None = None,
+        weights: torch.Tensor | None = None,
+    ) -> torch.Tensor:  # fmt: skip
+        # profile [B, user_width], items [B, L] id-embedding indices, weights [B, L] -> [B, dim]
+        if self.history is not None:
+            if items is None or weights is None:
+                items = torch.zeros(len(profile), 1, dtype=torch.long)
+                weights = torch.zeros(len(profile), 1)
+            pooled = (self.history(items) * weights.unsqueeze(-1)).sum(1)
+            pooled = pooled / weights.sum(1, keepdim=True).clamp_min(1e-6)
+            profile = torch.cat([profile, pooled], dim=-1)
         return nn.functional.normalize(self.body(profile), dim=-1)
 
 

@@ -303,3 +303,40 @@ def posteriors_before(
         )  # fmt: skip
         out[qs] = posterior(stats, space, prior, cfg)
     return out
+
+
+def recent_items(
+    events: Events,
+    item: np.ndarray,
+    n_users: int,
+    query_user: np.ndarray,
+    query_t: np.ndarray,
+    cfg: ProfileConfig,
+    types: np.ndarray,
+    *,
+    length: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The collaborative half of a profile: each query user's last ``length`` items strictly
+    before ``query_t`` inside the window, with the profile's event weights (type x recency).
+    Returns (items [Q, length] with -1 padding, weights [Q, length] float32), latest last."""
+    query_user = np.asarray(query_user, dtype=np.int64)
+    query_t = np.asarray(query_t, dtype=np.float64)
+    order = np.lexsort((events.t, events.user))
+    user, t = events.user[order], events.t[order]
+    window = cfg.window_days * DAY
+    times, ranks = np.unique(np.concatenate([t, query_t, query_t - window]), return_inverse=True)
+    stride = len(times) + 1
+    key = user * stride + ranks[: len(t)]
+    hi = np.searchsorted(key, query_user * stride + ranks[len(t) : len(t) + len(query_t)], "left")
+    lo = np.searchsorted(key, query_user * stride + ranks[len(t) + len(query_t) :], "right")
+    idx = hi[:, None] - length + np.arange(length)[None, :]
+    valid = idx >= lo[:, None]
+    idx = np.clip(idx, 0, max(len(t) - 1, 0))
+    if not len(t):
+        return np.full((len(query_t), length), -1, np.int64), np.zeros(
+            (len(query_t), length), np.float32
+        )
+    age = (query_t[:, None] - t[idx]) / DAY
+    w = types[events.kind[order][idx]] * np.exp2(-age / cfg.half_life_days)
+    items = np.where(valid, item[order][idx], -1)
+    return items.astype(np.int64), np.where(valid, w, 0.0).astype(np.float32)

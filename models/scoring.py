@@ -12,11 +12,20 @@ from models.nets import Nets
 
 
 @torch.no_grad()
-def user_embedding(nets: Nets, user_x: np.ndarray, *, batch: int = 8192) -> np.ndarray:
-    """Profile inputs [U, Du] -> e_u [U, dim] float32."""
+def user_embedding(
+    nets: Nets, user_x: np.ndarray, history: tuple[np.ndarray, np.ndarray] | None = None,
+    *, batch: int = 8192,
+) -> np.ndarray:  # fmt: skip
+    """Profile inputs [U, Du] (and recent items as id-embedding indices [U, L] with weights)
+    -> e_u [U, dim] float32."""
     nets.user.eval()
-    parts = [nets.user(torch.from_numpy(user_x[i : i + batch])).numpy()
-             for i in range(0, len(user_x), batch)]  # fmt: skip
+    parts = []
+    for i in range(0, len(user_x), batch):
+        items = weights = None
+        if history is not None:
+            items = torch.from_numpy(history[0][i : i + batch].astype(np.int64))
+            weights = torch.from_numpy(history[1][i : i + batch].astype(np.float32))
+        parts.append(nets.user(torch.from_numpy(user_x[i : i + batch]), items, weights).numpy())
     return np.concatenate(parts) if parts else np.zeros((0, nets.config.dim), np.float32)
 
 

@@ -198,7 +198,7 @@ DATASET_FOLDERS = {"movielens-100k": "movielens-100k", "taobao": "taobao-userbeh
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True,
               help="Where report.md, metrics.json and map_at_k.png go.")  # fmt: skip
 @click.option("--seeds", type=click.IntRange(1), default=3, show_default=True)
-@click.option("--epochs", type=click.IntRange(1), default=20, show_default=True)
+@click.option("--epochs", type=click.IntRange(1), default=30, show_default=True)
 @click.option("--test-fraction", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=0.2, show_default=True, help="Latest share of events held out.")  # fmt: skip
 @click.option("--candidates", type=click.IntRange(1), default=200, show_default=True)

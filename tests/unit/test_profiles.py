@@ -256,3 +256,28 @@ def test_a_profile_never_contains_its_own_target_event() -> None:
     # At the red view's own time only the blue view counts; a day later both do.
     assert got[0, -2] == pytest.approx(np.log1p(1)) and got[1, -2] == pytest.approx(np.log1p(2))
     assert _red_probability(got[0]) < _red_probability(got[1])
+
+
+def test_recent_items_are_strictly_earlier_latest_last_and_windowed() -> None:
+    from models.profiles import recent_items
+
+    cfg = ProfileConfig(half_life_days=1.0, window_days=10.0)
+    rows = [(0, T0 + d * DAY, k, CATALOGUE[0]) for d, k in ((0, 0), (1, 2), (2, 0), (20, 0))]
+    rows.append((1, T0, 0, CATALOGUE[0]))
+    events = _events(rows)
+    item = np.array([10, 11, 12, 13, 99])  # the vehicle of each event
+    types = np.array([1.0, 2.0, 4.0])
+    items, w = recent_items(
+        events,
+        item,
+        2,
+        np.array([0, 0, 1]),
+        np.array([T0 + 2 * DAY, T0 + 25 * DAY, T0]),
+        cfg,
+        types,
+        length=3,
+    )
+    assert items[0].tolist() == [-1, 10, 11]  # day 2's own event excluded, latest last
+    np.testing.assert_allclose(w[0], [0.0, 1.0 * 2**-2, 4.0 * 2**-1])
+    assert items[1].tolist() == [-1, -1, 13]  # days 0-2 left the 10-day window
+    assert items[2].tolist() == [-1, -1, -1] and not w[2].any()

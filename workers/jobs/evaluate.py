@@ -31,10 +31,10 @@ from models import baselines
 from models.evaluate import KS, aggregate, candidate_recall, ranking_metrics, split_time
 from models.features import FeatureSpace
 from models.inputs import user_matrix
-from models.profiles import posterior, rebuild
+from models.profiles import posterior, rebuild, recent_items
 from models.schema import FeatureSchema
 from models.scoring import exhaustive_top_k, item_embeddings, rank_many, user_embedding
-from models.train import Holdout, train
+from models.train import Holdout, history_ids, train
 from workers.jobs.training import Prepared, prepare
 
 BASELINES = ("popularity", "lightfm-cf", "lightfm-hybrid", "als")
@@ -44,7 +44,8 @@ BASELINES = ("popularity", "lightfm-cf", "lightfm-hybrid", "als")
 class EvalConfig:
     dataset: str
     test_fraction: float = 0.2
-    val_fraction: float = 0.1
+    val_fraction: float = 0.2  # of the training events: enough validation users to choose by
+    refit: bool = True  # after early stopping, retrain on train + validation for that many epochs
     seeds: int = 3
     candidates: int = 200
     ks: tuple[int, ...] = KS
@@ -74,7 +75,12 @@ def test_set(prepared: Prepared, test_user: np.ndarray, test_item: np.ndarray,
     profiles = posterior(stats, prepared.space, prepared.prior, prepared.cfg)
     relevant = _items_by_user(test_user, test_item, users)
     seen = _items_by_user(ev.user, prepared.event_item, users)
-    return TestSet(users, Holdout(user_matrix(profiles[users]), relevant, seen, test_start))
+    length = prepared.data.history.shape[1] if prepared.data.history is not None else 1
+    recent = recent_items(ev, prepared.event_item, len(prepared.user_ids), users,
+                          np.full(len(users), np.nextafter(test_start, np.inf)), prepared.cfg,
+                          np.asarray(prepared.cfg.type_weights), length=length)  # fmt: skip
+    return TestSet(users, Holdout(user_matrix(profiles[users]), relevant, seen, test_start,
+                                  *recent))  # fmt: skip
 
 
 def _binned(space: FeatureSpace, item_x: np.ndarray, bins: int = 10) -> sp.csr_matrix:
@@ -188,16 +194,27 @@ def run(
 
     models: dict[str, dict[str, Any]] = {}
     # Forecourt: three seeds; each scored exhaustively and through Milvus.
+    full = (
+        prepare(engine, schema, profile_cfg, val_fraction=0.01, max_examples=10**9, until=until)
+        if config.refit
+        else prepared
+    )
     store = MilvusStore(milvus_uri)
     served_runs, exhaustive_runs, recalls, epochs = [], [], [], []
     for seed in range(config.seeds):
         result = train(prepared.data, prepared.validation, seed=seed, progress=False,
                        candidates=config.candidates, **config.train_params)  # fmt: skip
-        nets = result.nets
         epochs.append(result.best_epoch)
+        if config.refit:  # the latest interactions matter most in a temporal split
+            params = {**config.train_params, "epochs": result.best_epoch,
+                      "patience": result.best_epoch + 1}  # fmt: skip
+            result = train(full.data, full.validation, seed=seed, progress=False,
+                           candidates=config.candidates, **params)  # fmt: skip
+        nets = result.nets
         e_items = item_embeddings(nets, prepared.data.item_x[prepared.data.current_row],
                                   result.item_ids)  # fmt: skip
-        e_u = user_embedding(nets, tests.holdout.user_x)
+        e_u = user_embedding(nets, tests.holdout.user_x,
+                             history_ids(tests.holdout, result.item_ids))  # fmt: skip
         exhaustive = exhaustive_top_k(nets, e_u, e_items, tests.holdout.seen, k=k_max)
         collection = f"eval_{config.dataset.replace('-', '_')}_s{seed}"
         store.create(collection, nets.config.dim)
@@ -212,7 +229,7 @@ def run(
                         for k in (5, 10)})  # fmt: skip
         steps.update()
     store.close()
-    params = {**result.params, "best_epochs": epochs}
+    params = {**result.params, "best_epochs": epochs, "refit_on_validation": config.refit}
     params.pop("progress", None)
     models["forecourt-served"] = {**aggregate(served_runs), **aggregate(recalls), "params": params}
     models["forecourt-exhaustive"] = {**aggregate(exhaustive_runs), "params": params}

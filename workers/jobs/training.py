@@ -34,6 +34,7 @@ from models.profiles import (
     posterior,
     posteriors_before,
     rebuild,
+    recent_items,
     type_weights_from_counts,
     with_types,
 )
@@ -120,6 +121,7 @@ def prepare(
     val_fraction: float = 0.1,
     max_examples: int = 2_000_000,
     until: datetime | None = None,
+    history: int = 50,
 ) -> Prepared:
     """Examples from every event up to ``until`` (default: the latest): training on the
     earlier events, validation users on the last ``val_fraction`` of them (by time)."""
@@ -150,11 +152,14 @@ def prepare(
     before = posteriors_before(earlier, n_users, events.user[train_idx], events.t[train_idx],
                                space, prior, cfg, types)  # fmt: skip
     item_x = item_matrix(events.table)
+    recent = recent_items(earlier, items[train_mask], n_users, events.user[train_idx],
+                          events.t[train_idx], cfg, types, length=history)  # fmt: skip
     data = TrainingSet(
         user_x=user_matrix(before), item=items[train_idx], item_row=rows[train_idx],
         t=events.t[train_idx], item_x=item_x, current_row=cat.current_row,
         availability=Availability(cat.start, cat.end),
-        segment=_segments(space, item_x[cat.current_row]),
+        segment=_segments(space, item_x[cat.current_row]), history=recent[0],
+        history_w=recent[1],
     )  # fmt: skip
     # Validation: users active on both sides of the split, profiled as of the split.
     later = ~train_mask
@@ -163,7 +168,11 @@ def prepare(
     profiles = posterior(stats, space, prior, cfg)
     relevant = _items_by_user(events.user[later], items[later], val_users)
     seen = _items_by_user(events.user[train_mask], items[train_mask], val_users)
-    validation = Holdout(user_matrix(profiles[val_users]), relevant, seen, split)
+    # Events at the split itself count as before it, as in the rebuild's (as_of - W, as_of].
+    val_recent = recent_items(earlier, items[train_mask], n_users, val_users,
+                              np.full(len(val_users), np.nextafter(split, np.inf)), cfg, types,
+                              length=history)  # fmt: skip
+    validation = Holdout(user_matrix(profiles[val_users]), relevant, seen, split, *val_recent)
     return Prepared(
         data, validation, space, space_id, prior, cfg, cat.vehicle_ids, first,
         datetime.fromtimestamp(split, UTC), last,
