@@ -31,12 +31,14 @@ from models.profiles import ProfileConfig
 from models.schema import load_schema
 from workers.jobs.profiles import rebuild_profiles, update_profile
 
+WARMUP = 20
+
 
 @click.command()
 @click.option("--users", default=100_000, show_default=True)
 @click.option("--events", "n_events", default=8_000_000, show_default=True)
 @click.option("--vehicles", default=200_000, show_default=True)
-@click.option("--samples", default=500, show_default=True)
+@click.option("--samples", default=2000, show_default=True)
 def main(users: int, n_events: int, vehicles: int, samples: int) -> None:
     schema = load_schema("vehicles")
     results: dict[str, float] = {"users": users, "events": n_events}
@@ -66,16 +68,33 @@ def main(users: int, n_events: int, vehicles: int, samples: int) -> None:
 
     with engine.connect() as conn:
         names = list(conn.execute(text("SELECT external_id FROM users")).scalars())
-    # Each update moves a profile one day on: decay, expiries and the SQL round trips.
+    # Each update takes in one new event a day later: decay, the new event's vehicle
+    # version, and the SQL round trips.
     later = rebuilt.as_of + timedelta(days=1)
     rng = random.Random(0)
+    picked = rng.sample(names, min(samples + WARMUP, len(names)))
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO events (user_id, vehicle_id, type, occurred_at, idempotency_key)"
+                " SELECT u.id, (SELECT id FROM vehicles ORDER BY id OFFSET u.id % 1000 LIMIT 1),"
+                " 'view', :at, 'bench-' || u.external_id"
+                " FROM users u WHERE u.external_id = ANY(:names)"
+            ),
+            {"at": later, "names": picked},
+        )
+    # A long-lived worker has its connection pool, compiled statements and the parsed
+    # feature space already: the first updates pay for those once, so they are not timed.
+    for name in picked[:WARMUP]:
+        update_profile(engine, name, as_of=later)
     latencies = []
-    for name in rng.sample(names, min(samples, len(names))):
+    for name in picked[WARMUP:]:
         t = time.perf_counter()
         update_profile(engine, name, as_of=later)
         latencies.append((time.perf_counter() - t) * 1000)
     results["update_p50_ms"] = round(float(np.percentile(latencies, 50)), 2)
     results["update_p99_ms"] = round(float(np.percentile(latencies, 99)), 2)
+    results["update_max_ms"] = round(float(np.max(latencies)), 2)
     print(f"incremental update, end to end: p50 {results['update_p50_ms']} ms, "
           f"p99 {results['update_p99_ms']} ms")  # fmt: skip
     print(json.dumps(results))

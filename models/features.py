@@ -90,41 +90,48 @@ class FeatureSpace:
     vocabularies: list[Vocabulary] = field(default_factory=list)
     scalers: list[Scaler] = field(default_factory=list)
 
+    # User-side attributes (MovieLens age, gender, occupation...): encoded like a vehicle,
+    # one-hot categories and scaled values, and appended to the profile. Empty for
+    # vehicles-only deployments.
+    user_vocabularies: list[Vocabulary] = field(default_factory=list)
+    user_scalers: list[Scaler] = field(default_factory=list)
+
     @classmethod
     def fit(
         cls,
         schema: FeatureSchema,
         items: Iterable[Mapping[str, Any]],
         *,
+        users: Iterable[Mapping[str, Any]] = (),
         max_values: int = 200,
         min_count: int = 5,
     ) -> FeatureSpace:
         """Vocabularies keep each feature's ``max_values`` most frequent values seen at least
         ``min_count`` times (the schema may set both per feature); scalers take the robust
-        range of each continuous feature."""
-        counts = {f.name: Counter() for f in schema.item_features if f.kind == "categorical"}
-        numbers: dict[str, list[float]] = {
-            f.name: [] for f in schema.item_features if f.kind == "continuous"
-        }
-        for item in items:
-            for name, counter in counts.items():
-                value = item.get(name)
-                if value is None:
-                    continue
-                counter.update(value if isinstance(value, list) else [value])
-            for name, bucket in numbers.items():
-                value = item.get(name)
-                if value is not None:
-                    bucket.append(float(value))
+        range of each continuous feature. Item features are fitted on ``items``, user
+        attributes on ``users``."""
         space = cls(schema.name, schema.fingerprint())
-        for f in schema.item_features:
-            if f.kind == "categorical":
-                cap, floor = f.max_values or max_values, f.min_count or min_count
-                common = [v for v, n in counts[f.name].most_common(cap) if n >= floor]
-                space.vocabularies.append(Vocabulary(f.name, [*sorted(common), OTHER], f.multi))
-            else:
-                space.scalers.append(_fit_scaler(f, np.asarray(numbers[f.name])))
+        space.vocabularies, space.scalers = _fit_block(
+            schema.item_features, items, max_values, min_count
+        )
+        users = [u for u in users if u]
+        if schema.user_features and users:  # no attributes anywhere: nothing to learn from
+            space.user_vocabularies, space.user_scalers = _fit_block(
+                schema.user_features, users, max_values, min_count
+            )
         return space
+
+    def attribute_space(self) -> FeatureSpace:
+        """The user attributes as a space of their own, so they encode like items do."""
+        return FeatureSpace(
+            self.schema_name, self.schema_fingerprint, self.user_vocabularies, self.user_scalers
+        )
+
+    @property
+    def attribute_width(self) -> int:
+        """Width of the encoded attributes: one-hot slots, then value and presence per
+        continuous attribute."""
+        return sum(v.size for v in self.user_vocabularies) + 2 * len(self.user_scalers)
 
     @property
     def categorical_width(self) -> int:
@@ -195,6 +202,8 @@ class FeatureSpace:
             "schema_fingerprint": self.schema_fingerprint,
             "vocabularies": [v.__dict__ for v in self.vocabularies],
             "scalers": [s.__dict__ for s in self.scalers],
+            "user_vocabularies": [v.__dict__ for v in self.user_vocabularies],
+            "user_scalers": [s.__dict__ for s in self.user_scalers],
         }
 
     @classmethod
@@ -204,7 +213,37 @@ class FeatureSpace:
             doc["schema_fingerprint"],
             [Vocabulary(**v) for v in doc["vocabularies"]],
             [Scaler(**s) for s in doc["scalers"]],
+            # Spaces stored before user attributes existed have none.
+            [Vocabulary(**v) for v in doc.get("user_vocabularies", [])],
+            [Scaler(**s) for s in doc.get("user_scalers", [])],
         )
+
+
+def _fit_block(
+    features: Sequence[Feature], rows: Iterable[Mapping[str, Any]], max_values: int,
+    min_count: int,
+) -> tuple[list[Vocabulary], list[Scaler]]:  # fmt: skip
+    counts = {f.name: Counter() for f in features if f.kind == "categorical"}
+    numbers: dict[str, list[float]] = {f.name: [] for f in features if f.kind == "continuous"}
+    for row in rows:
+        for name, counter in counts.items():
+            value = row.get(name)
+            if value is None:
+                continue
+            counter.update(value if isinstance(value, list) else [value])
+        for name, bucket in numbers.items():
+            value = row.get(name)
+            if value is not None:
+                bucket.append(float(value))
+    vocabularies, scalers = [], []
+    for f in features:
+        if f.kind == "categorical":
+            cap, floor = f.max_values or max_values, f.min_count or min_count
+            common = [v for v, n in counts[f.name].most_common(cap) if n >= floor]
+            vocabularies.append(Vocabulary(f.name, [*sorted(common), OTHER], f.multi))
+        else:
+            scalers.append(_fit_scaler(f, np.asarray(numbers[f.name])))
+    return vocabularies, scalers
 
 
 def _fit_scaler(f: Feature, values: np.ndarray) -> Scaler:

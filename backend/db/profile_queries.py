@@ -50,8 +50,10 @@ def latest_event_time(conn: Connection) -> datetime | None:
     return conn.execute(text("SELECT max(occurred_at) FROM events")).scalar_one()
 
 
-def user_ids(conn: Connection) -> list[int]:
-    return list(conn.execute(text("SELECT id FROM users ORDER BY id")).scalars())
+def users(conn: Connection) -> tuple[list[int], list[dict]]:
+    """Every user's id (ascending) and attributes."""
+    rows = conn.execute(text("SELECT id, attributes FROM users ORDER BY id")).all()
+    return [r[0] for r in rows], [r[1] for r in rows]
 
 
 def versions(conn: Connection, ids: Sequence[int]) -> tuple[list[dict], dict[int, dict]]:
@@ -125,8 +127,9 @@ def profile_of(conn: Connection, external_id: str) -> Any:
 PROFILE_WITH_EVENTS = text(
     """
     WITH p AS (
-        SELECT u.id AS user_id, p.as_of, p.stats, p.event_count, p.total_weight, p.updated_at,
-               p.space_id, (f.config->>'window_days')::float8 * interval '1 day' AS window,
+        SELECT u.id AS user_id, u.attributes, p.as_of, p.stats, p.event_count,
+               p.total_weight, p.updated_at, p.space_id,
+               (f.config->>'window_days')::float8 * interval '1 day' AS window,
                greatest(p.as_of, coalesce(CAST(:as_of AS timestamptz),
                         (SELECT max(occurred_at) FROM events WHERE user_id = u.id))) AS new_as_of
         FROM users u
@@ -140,8 +143,8 @@ PROFILE_WITH_EVENTS = text(
         FROM p JOIN events e ON e.user_id = p.user_id
         WHERE e.occurred_at > p.as_of - p.window AND e.occurred_at <= p.new_as_of
     )
-    SELECT p.user_id, p.as_of, p.new_as_of, p.stats, p.event_count, p.total_weight, p.space_id,
-           p.updated_at, now() AS read_at,
+    SELECT p.user_id, p.attributes, p.as_of, p.new_as_of, p.stats, p.event_count,
+           p.total_weight, p.space_id, p.updated_at, now() AS read_at,
            (SELECT coalesce(json_agg(json_build_array(
                         extract(epoch FROM m.occurred_at)::float8,
                         array_position(ARRAY['view', 'bookmark', 'contact'], m.type::text) - 1,
@@ -163,7 +166,7 @@ PROFILE_WITH_EVENTS = text(
 def profile_with_events(conn: Connection, external_id: str, as_of: datetime | None) -> Any:
     """In one round trip: a stored profile, the time it moves to (``as_of``, or the user's
     latest event), and the events that change its sums on the way (at, type index, counted
-    already?, vehicle features then)."""
+    already?, vehicle features then); with the user's attributes."""
     return conn.execute(PROFILE_WITH_EVENTS, {"e": external_id, "as_of": as_of}).one_or_none()
 
 

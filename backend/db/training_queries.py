@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,3 +73,13 @@ def profile_space(conn: Connection) -> Any:
 
 def event_bounds(conn: Connection) -> Any:
     return conn.execute(text("SELECT min(occurred_at), max(occurred_at) FROM events")).one()
+
+
+def user_attributes(conn: Connection, ids: Sequence[int]) -> list[dict]:
+    """The attributes of each of ``ids``, in that order ({} for a user without any)."""
+    found = dict(
+        conn.execute(
+            text("SELECT id, attributes FROM users WHERE id = ANY(:i)"), {"i": list(ids)}
+        ).all()
+    )
+    return [found.get(i) or {} for i in ids]

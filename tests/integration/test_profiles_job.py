@@ -115,8 +115,10 @@ def test_movielens_profiles(data_dir: Path, engine: Engine, cli_env: dict) -> No
             text("SELECT count(*), max(length(vector)) / 4 FROM user_profiles")
         ).one()
     assert n == 943
-    # 18 genres on at least 5 movies + other, release year mean and std, 2 confidence slots
-    assert width == 19 + 2 * 1 + 2
+    # 18 genres on at least 5 movies + other, release year mean and std, 2 confidence slots;
+    # then the user's attributes: 6 age bands, 2 genders and 21 occupations (each + other),
+    # age value and presence.
+    assert width == 19 + 2 * 1 + 2 + (7 + 3 + 22 + 2)
 
     # Over the whole history with flat recency, user 1's top genre is the raw data's.
     env = {**cli_env, "FORECOURT_PROFILE_WINDOW_DAYS": "400",
@@ -128,6 +130,24 @@ def test_movielens_profiles(data_dir: Path, engine: Engine, cli_env: dict) -> No
     raw = _top_genres_from_raw(data_dir / "movielens-100k", "1")
     assert [g for g, _ in shown["categories"]["genres"]] == raw[:3]
     assert shown["events"] == 272
+    # u.user: "1|24|M|technician|85711"
+    assert shown["attributes"] == {"age_band": "18-24", "gender": "M",
+                                   "occupation": "technician", "age": 24}  # fmt: skip
+    with engine.connect() as conn:
+        vector = np.frombuffer(conn.execute(text(
+            "SELECT vector FROM user_profiles p JOIN users u ON u.id = p.user_id"
+            " WHERE u.external_id = '1'")).scalar_one(), "<f4")  # fmt: skip
+    age_band, gender = vector[23 : 23 + 7], vector[30:33]
+    assert age_band.tolist() == [1, 0, 0, 0, 0, 0, 0]  # "18-24" sorts first, "<18" last
+    assert gender.tolist() == [0, 1, 0]  # F, M, other
+    # An incremental update keeps the attributes in the vector and the summary.
+    moved = json.loads(ok(env, "profiles", "update", "1"))
+    assert moved["attributes"] == shown["attributes"]
+    with engine.connect() as conn:
+        after = np.frombuffer(conn.execute(text(
+            "SELECT vector FROM user_profiles p JOIN users u ON u.id = p.user_id"
+            " WHERE u.external_id = '1'")).scalar_one(), "<f4")  # fmt: skip
+    np.testing.assert_array_equal(after[23:], vector[23:])
 
 
 @pytest.mark.realdata

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from tqdm import tqdm
 
 from backend.db import profile_queries as pq
@@ -79,8 +79,8 @@ def test_set(prepared: Prepared, test_user: np.ndarray, test_item: np.ndarray,
     recent = recent_items(ev, prepared.event_item, len(prepared.user_ids), users,
                           np.full(len(users), np.nextafter(test_start, np.inf)), prepared.cfg,
                           np.asarray(prepared.cfg.type_weights), length=length)  # fmt: skip
-    return TestSet(users, Holdout(user_matrix(profiles[users]), relevant, seen, test_start,
-                                  *recent))  # fmt: skip
+    user_x = user_matrix(profiles[users], prepared.attributes[users])
+    return TestSet(users, Holdout(user_x, relevant, seen, test_start, *recent))
 
 
 def _binned(space: FeatureSpace, item_x: np.ndarray, bins: int = 10) -> sp.csr_matrix:
@@ -95,29 +95,6 @@ def _binned(space: FeatureSpace, item_x: np.ndarray, bins: int = 10) -> sp.csr_m
         blocks.append(sp.csr_matrix((np.ones(len(x)), (np.arange(len(x)), code)),
                                     shape=(len(x), bins + 1)))  # fmt: skip
     return sp.hstack(blocks).tocsr()
-
-
-def _user_attributes(
-    engine: Engine, schema: FeatureSchema, user_ids: np.ndarray
-) -> sp.csr_matrix | None:
-    """One-hot user attributes (MovieLens age band, gender, occupation), or None."""
-    names = [f.name for f in schema.user_features if f.kind == "categorical"]
-    if not names:
-        return None
-    with engine.connect() as conn:
-        rows = dict(conn.execute(text("SELECT id, attributes FROM users WHERE id = ANY(:i)"),
-                                 {"i": user_ids.tolist()}).all())  # fmt: skip
-    vocab: dict[tuple[str, str], int] = {}
-    r, c = [], []
-    for n, uid in enumerate(user_ids.tolist()):
-        for name in names:
-            value = (rows.get(uid) or {}).get(name)
-            if value is not None:
-                r.append(n)
-                c.append(vocab.setdefault((name, str(value)), len(vocab)))
-    if not vocab:
-        return None
-    return sp.csr_matrix((np.ones(len(r)), (r, c)), shape=(len(user_ids), len(vocab)))
 
 
 def _served(nets: Any, e_u: np.ndarray, e_items: np.ndarray, seen: list[np.ndarray],
@@ -238,7 +215,12 @@ def run(
     ev = prepared.events
     before_val = ev.t <= prepared.split
     item_features = _binned(prepared.space, prepared.data.item_x[prepared.data.current_row])
-    user_features = _user_attributes(engine, schema, prepared.user_ids)
+    # The same user attributes our model sees (MovieLens age, gender, occupation), if any.
+    user_features = (
+        _binned(prepared.space.attribute_space(), prepared.attributes)
+        if prepared.attributes.shape[1]
+        else None
+    )
 
     def data(mask: np.ndarray) -> baselines.Interactions:
         return baselines.Interactions(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import Connection, Engine, text
 from backend.db import profile_queries as q
 from backend.settings import Settings
 from models.features import OTHER, FeatureSpace, describe_continuous
+from models.inputs import attribute_matrix
 from models.profiles import (
     EVENT_TYPES,
     Events,
@@ -44,10 +46,14 @@ class RebuildResult:
     seconds: float
 
 
-def summaries(vectors: np.ndarray, space: FeatureSpace, counts: np.ndarray) -> list[dict]:
+def summaries(
+    vectors: np.ndarray, space: FeatureSpace, counts: np.ndarray,
+    attributes: Sequence[dict | None] | None = None,
+) -> list[dict]:  # fmt: skip
     """Per user: top categories with probabilities (a list: jsonb does not keep key order,
-    and the order is the point) and continuous mean ± std in their units. Vectorised over
-    users; only the final small dicts are built per user."""
+    and the order is the point), continuous mean ± std in their units and, where the space
+    has user attributes, the user's own. Vectorised over users; only the final small dicts
+    are built per user."""
     tops = []
     for start, vocab in zip(space.offsets(), space.vocabularies, strict=True):
         probs = vectors[:, start : start + vocab.size]
@@ -61,7 +67,8 @@ def summaries(vectors: np.ndarray, space: FeatureSpace, counts: np.ndarray) -> l
         mean, std = describe_continuous(s, vectors[:, c + j], vectors[:, c + k + j])
         ranges.append((s.name, np.round(mean, 2).tolist(), np.round(std, 2).tolist()))
     counts_list = counts.astype(np.int64).tolist()
-    return [
+    named = [v.name for v in space.user_vocabularies] + [s.name for s in space.user_scalers]
+    docs = [
         {
             "events": counts_list[n],
             "categories": {
@@ -72,6 +79,10 @@ def summaries(vectors: np.ndarray, space: FeatureSpace, counts: np.ndarray) -> l
         }
         for n in range(len(vectors))
     ]
+    if named and attributes is not None:
+        for doc, attrs in zip(docs, attributes, strict=True):
+            doc["attributes"] = {k: (attrs or {})[k] for k in named if k in (attrs or {})}
+    return docs
 
 
 def profile_config(settings: Settings) -> ProfileConfig:
@@ -108,14 +119,14 @@ def rebuild_profiles(
     cfg = cfg or ProfileConfig()
     with engine.connect() as conn:
         as_of = as_of or q.latest_event_time(conn) or datetime.now(UTC)
-        users = q.user_ids(conn)
+        users, attributes = q.users(conn)
         cols = q.window_columns(conn, as_of - timedelta(days=cfg.window_days), as_of)
         # One sort gives the distinct versions and each event's position among them.
         version_ids, version_pos = np.unique(
             np.asarray(cols.version_ids, dtype=np.int64), return_inverse=True
         )
         catalogue, versions = q.versions(conn, version_ids.tolist())
-    space = FeatureSpace.fit(schema, catalogue)
+    space = FeatureSpace.fit(schema, catalogue, users=attributes)
     index = {uid: n for n, uid in enumerate(users)}
     events = Events(
         np.searchsorted(np.asarray(users), np.asarray(cols.user_ids, dtype=np.int64)),
@@ -133,7 +144,9 @@ def rebuild_profiles(
     stats = rebuild(events, len(users), as_of.timestamp(), cfg, types)
     prior = global_prior(events, space)
     vectors = posterior(stats, space, prior, cfg)
-    texts = [json.dumps(doc) for doc in summaries(vectors, space, stats.count)]
+    texts = [json.dumps(doc) for doc in summaries(vectors, space, stats.count, attributes)]
+    # Stored as the profile followed by the user's encoded attributes (stored_user_matrix).
+    vectors = np.concatenate([vectors, attribute_matrix(space, attributes)], axis=1)
     with engine.begin() as conn:
         space_id = q.save_space(conn, schema.name, space.to_dict(), _prior_dict(prior), asdict(cfg))
         q.replace_profiles(
@@ -225,7 +238,8 @@ def _moved(conn: Connection, row: Any) -> tuple[dict, dict]:
         types,
     )
     vector = posterior(stats, space, prior, cfg)[0]
-    summary = summaries(vector[None, :], space, stats.count)[0]
+    summary = summaries(vector[None, :], space, stats.count, [row.attributes])[0]
+    vector = np.concatenate([vector, attribute_matrix(space, [row.attributes])[0]])
     update = {
         "user_id": row.user_id,
         "as_of": new,

@@ -23,7 +23,7 @@ from backend.db import registry
 from backend.db import training_queries as tq
 from models import checkpoint
 from models.features import FeatureSpace
-from models.inputs import item_matrix, user_matrix
+from models.inputs import attribute_matrix, item_matrix, user_matrix
 from models.metrics import precision_at_k
 from models.profiles import (
     EVENT_TYPES,
@@ -70,14 +70,16 @@ class Prepared:
     events: Events  # every event up to ``until`` (user index, time, type, version row)
     event_item: np.ndarray  # [E] vehicle index per event
     split: float  # unix time: training events are at or before it, validation after
+    attributes: np.ndarray  # [U, A] encoded user attributes (A = 0 where the data has none)
 
 
 def _space(
     engine: Engine, schema: FeatureSchema, cfg: ProfileConfig, cat: tq.CatalogueVersions,
-    events: Events, fitting: np.ndarray,
+    events: Events, fitting: np.ndarray, attributes: list[dict],
 ) -> tuple[FeatureSpace, int, Prior, ProfileConfig]:  # fmt: skip
-    """The stored profiles' space, or a new one fitted on the catalogue with the prior of the
-    ``fitting`` events (those before the validation split). Sets ``events.table``."""
+    """The stored profiles' space, or a new one fitted on the catalogue and the users'
+    ``attributes`` with the prior of the ``fitting`` events (those before the validation
+    split). Sets ``events.table``."""
     with engine.connect() as conn:
         stored = tq.profile_space(conn)
     if stored is not None:
@@ -86,7 +88,7 @@ def _space(
         prior = Prior(*(np.asarray(stored.prior[k]) for k in ("cat", "mean", "std")))
         config = {**stored.config, "type_weights": tuple(stored.config["type_weights"])}
         return space, int(stored.id), prior, ProfileConfig(**config)
-    space = FeatureSpace.fit(schema, [cat.features[r] for r in cat.current_row])
+    space = FeatureSpace.fit(schema, [cat.features[r] for r in cat.current_row], users=attributes)
     events.table = space.encode(cat.features)
     earlier = events.select(fitting)
     types = (
@@ -132,16 +134,18 @@ def prepare(
         last = until or last
         cols = pq.window_columns(conn, first - timedelta(seconds=1), last)
         cat = tq.catalogue_versions(conn)
+        users, user_index = np.unique(np.asarray(cols.user_ids, np.int64), return_inverse=True)
+        attributes = tq.user_attributes(conn, users.tolist())
     order = np.argsort(cat.version_ids)
     rows = order[np.searchsorted(cat.version_ids[order], np.asarray(cols.version_ids, np.int64))]
-    users, user_index = np.unique(np.asarray(cols.user_ids, np.int64), return_inverse=True)
     events = Events(user_index.reshape(-1), np.asarray(cols.ats, np.float64),
                     np.asarray(cols.kinds, np.int64), rows, None)  # type: ignore[arg-type]  # fmt: skip
     # The split is a quantile of event times, not of the calendar: a few stray early events
     # (Taobao has some weeks before the rest) must not push the whole log into validation.
     split = float(np.quantile(events.t, 1 - val_fraction)) if len(events) else last.timestamp()
     train_mask = events.t <= split
-    space, space_id, prior, cfg = _space(engine, schema, cfg, cat, events, train_mask)
+    space, space_id, prior, cfg = _space(engine, schema, cfg, cat, events, train_mask, attributes)
+    user_attrs = attribute_matrix(space, attributes)  # [U, A]: UserNet sees them after the profile
     types = np.asarray(cfg.type_weights)
     items = cat.version_vehicle[rows]
     train_idx = np.flatnonzero(train_mask)
@@ -155,7 +159,8 @@ def prepare(
     recent = recent_items(earlier, items[train_mask], n_users, events.user[train_idx],
                           events.t[train_idx], cfg, types, length=history)  # fmt: skip
     data = TrainingSet(
-        user_x=user_matrix(before), item=items[train_idx], item_row=rows[train_idx],
+        user_x=user_matrix(before, user_attrs[events.user[train_idx]]), item=items[train_idx],
+        item_row=rows[train_idx],
         t=events.t[train_idx], item_x=item_x, current_row=cat.current_row,
         availability=Availability(cat.start, cat.end),
         segment=_segments(space, item_x[cat.current_row]), history=recent[0],
@@ -172,11 +177,13 @@ def prepare(
     val_recent = recent_items(earlier, items[train_mask], n_users, val_users,
                               np.full(len(val_users), np.nextafter(split, np.inf)), cfg, types,
                               length=history)  # fmt: skip
-    validation = Holdout(user_matrix(profiles[val_users]), relevant, seen, split, *val_recent)
+    validation = Holdout(user_matrix(profiles[val_users], user_attrs[val_users]), relevant, seen,
+                         split, *val_recent)  # fmt: skip
     return Prepared(
         data, validation, space, space_id, prior, cfg, cat.vehicle_ids, first,
         datetime.fromtimestamp(split, UTC), last,
         np.bincount(data.item, minlength=len(cat.vehicle_ids)), users, events, items, split,
+        user_attrs,
     )  # fmt: skip
 
 
