@@ -3,8 +3,8 @@
 Every model takes the same :class:`Interactions` (user and item indices, optional weights and
 side features), is fitted with :meth:`fit`, and answers :meth:`scores` with a dense
 ``[len(users), n_items]`` float32 matrix (higher is better). :func:`top_k` turns scores into
-ranked lists with the user's own items left out, and :func:`tune` picks hyper-parameters from a
-small grid (:data:`GRIDS`) by precision@k on held-out items.
+ranked lists with the user's own items left out; models/baseline_tuning.py picks their
+hyper-parameters on held-out items.
 
 Pure numpy/scipy plus lightfm (the ``lightfm-next`` distribution) and implicit: nothing here
 touches the database, the web app or the task queue.
@@ -20,15 +20,12 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import scipy.sparse as sp
 
-from models.metrics import precision_at_k
-
 try:  # implicit depends on threadpoolctl, but stay usable without it
     from threadpoolctl import threadpool_limits
 except ImportError:  # pragma: no cover - threadpoolctl comes with implicit
     threadpool_limits = None
 
 __all__ = [
-    "GRIDS",
     "MODELS",
     "ALSRecommender",
     "Interactions",
@@ -37,7 +34,6 @@ __all__ = [
     "Recommender",
     "make",
     "top_k",
-    "tune",
 ]
 
 
@@ -58,6 +54,7 @@ class Interactions:
     weight: np.ndarray | None = None
     user_features: sp.csr_matrix | None = None
     item_features: sp.csr_matrix | None = None
+    t: np.ndarray | None = None  # unix seconds per interaction, for recency-aware models
 
     def __post_init__(self) -> None:
         self.user = np.asarray(self.user, dtype=np.int64).ravel()
@@ -73,6 +70,10 @@ class Interactions:
                 raise ValueError(f"user index outside [0, {self.n_users})")
             if self.item.min() < 0 or self.item.max() >= self.n_items:
                 raise ValueError(f"item index outside [0, {self.n_items})")
+        if self.t is not None:
+            self.t = np.asarray(self.t, dtype=np.float64).ravel()
+            if self.t.shape != self.user.shape:
+                raise ValueError("t must have one entry per interaction")
         if self.weight is not None:
             self.weight = np.asarray(self.weight, dtype=np.float64).ravel()
             if self.weight.shape != self.user.shape:
@@ -124,17 +125,28 @@ def _users(users: np.ndarray) -> np.ndarray:
 
 
 class Popularity:
-    """Scores every item by its training interaction count (summed weights), for all users."""
+    """Scores every item by its training interaction count (summed weights), for all users;
+    with ``window_days``, only the interactions of the last days of training count (ties
+    broken by the all-time count), which a temporal split rewards."""
 
     name = "popularity"
 
-    def __init__(self) -> None:
-        self.params: dict[str, Any] = {}
+    def __init__(self, window_days: float | None = None) -> None:
+        self.params: dict[str, Any] = {"window_days": window_days}
         self._counts: np.ndarray | None = None
 
     def fit(self, data: Interactions, *, seed: int = 0) -> None:
         del seed  # nothing random here
-        self._counts = np.asarray(data.matrix().sum(axis=0), dtype=np.float32).ravel()
+        counts = np.asarray(data.matrix().sum(axis=0), dtype=np.float64).ravel()
+        window = self.params["window_days"]
+        if window is not None:
+            if data.t is None:
+                raise ValueError("popularity with window_days needs interaction times")
+            recent = data.t > data.t.max() - window * 86_400.0 if len(data.t) else data.t > 0
+            w = np.ones(len(data.user)) if data.weight is None else data.weight
+            counts = np.bincount(data.item[recent], weights=w[recent], minlength=data.n_items)
+            counts += 1e-6 * np.asarray(data.matrix().sum(axis=0)).ravel() / max(len(data), 1)
+        self._counts = counts.astype(np.float32)
 
     def scores(self, users: np.ndarray) -> np.ndarray:
         if self._counts is None:
@@ -375,64 +387,3 @@ def make(name: str, **params: Any) -> Recommender:
     except KeyError:
         raise ValueError(f"unknown baseline {name!r}; known: {', '.join(MODELS)}") from None
     return factory(**params)
-
-
-_LIGHTFM_GRID: list[dict[str, Any]] = [
-    {"no_components": c, "learning_rate": lr, "item_alpha": a, "epochs": 30}
-    for c in (32, 64)
-    for lr in (0.03, 0.07)
-    for a in (0.0, 1e-5)
-]
-
-GRIDS: dict[str, list[dict[str, Any]]] = {
-    "popularity": [{}],
-    "lightfm-cf": _LIGHTFM_GRID,
-    "lightfm-hybrid": _LIGHTFM_GRID,
-    # factors (32, 64, 128) x regularization (0.01, 0.1) x alpha (1, 10, 40), trimmed to a
-    # spread of six: each factor count twice, each regularization and alpha at least once.
-    "als": [
-        {"factors": 32, "regularization": 0.01, "alpha": 10.0},
-        {"factors": 32, "regularization": 0.1, "alpha": 40.0},
-        {"factors": 64, "regularization": 0.01, "alpha": 1.0},
-        {"factors": 64, "regularization": 0.1, "alpha": 10.0},
-        {"factors": 128, "regularization": 0.01, "alpha": 40.0},
-        {"factors": 128, "regularization": 0.1, "alpha": 10.0},
-    ],
-}
-
-
-def tune(
-    name: str,
-    train: Interactions,
-    users: np.ndarray,
-    relevant: Sequence[np.ndarray],
-    exclude: Sequence[np.ndarray],
-    *,
-    k: int = 5,
-    seed: int = 0,
-    grid: list[dict[str, Any]] | None = None,
-) -> tuple[dict[str, Any], float]:
-    """Fit each grid point on ``train``, score ``users``, precision@k (mean over users of hits
-    in top k / k) against ``relevant`` after removing ``exclude``; return (best params, best
-    precision). The first of equally good points wins."""
-    if name not in MODELS:
-        raise ValueError(f"unknown baseline {name!r}; known: {', '.join(MODELS)}")
-    points = GRIDS.get(name, [{}]) if grid is None else grid
-    if not points:
-        raise ValueError("empty grid")
-    if k < 1:
-        raise ValueError("k must be positive")
-    users = _users(users)
-    if len(relevant) != len(users) or len(exclude) != len(users):
-        raise ValueError("users, relevant and exclude must have the same length")
-    best_params: dict[str, Any] | None = None
-    best = -1.0
-    for params in points:
-        model = make(name, **params)
-        model.fit(train, seed=seed)
-        ranked = top_k(model.scores(users), exclude, k)
-        precision = precision_at_k(ranked, relevant, k)
-        if precision > best:
-            best_params, best = dict(params), precision
-    assert best_params is not None
-    return best_params, best

@@ -24,6 +24,8 @@ class NetConfig:
     hidden: tuple[int, ...] = (256,)  # tower hidden layers
     rank_hidden: tuple[int, ...] = (128, 64)
     dropout: float = 0.1
+    # Windows (days) of the recent-popularity features RankNet sees (models/trend.py).
+    trend_days: tuple[float, ...] = ()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -31,8 +33,9 @@ class NetConfig:
     @classmethod
     def from_dict(cls, doc: dict) -> NetConfig:
         return cls(
-            **{**doc, "hidden": tuple(doc["hidden"]), "rank_hidden": tuple(doc["rank_hidden"])}
-        )
+            **{**doc, "hidden": tuple(doc["hidden"]), "rank_hidden": tuple(doc["rank_hidden"]),
+               "trend_days": tuple(doc.get("trend_days", ()))}
+        )  # fmt: skip
 
 
 def _mlp(width: int, hidden: tuple[int, ...], out: int, dropout: float) -> nn.Sequential:
@@ -93,14 +96,32 @@ class ItemNet(nn.Module):
 
 
 class RankNet(nn.Module):
+    """The pair (e_u, e_i), their product and cosine, and the item's recent popularity where
+    the config has it -> one logit."""
+
     def __init__(self, cfg: NetConfig) -> None:
         super().__init__()
-        self.body = _mlp(3 * cfg.dim + 1, cfg.rank_hidden, 1, cfg.dropout)
+        self.trend = len(cfg.trend_days)
+        self.body = _mlp(3 * cfg.dim + 1 + self.trend, cfg.rank_hidden, 1, cfg.dropout)
+        # Weight of the first trend feature added to the logit, chosen on validation after
+        # training (models.train.calibrate_trend): BCE against uniform negatives learns
+        # "trending or not", not how far to follow this week's popularity when ranking.
+        self.register_buffer("trend_weight", torch.zeros(()))
 
-    def forward(self, e_u: torch.Tensor, e_i: torch.Tensor) -> torch.Tensor:
-        # e_u, e_i [..., dim] -> logit [...]; sigmoid(logit) is the interaction probability
+    def forward(
+        self, e_u: torch.Tensor, e_i: torch.Tensor, trend: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        # e_u, e_i [..., dim], trend [..., windows] -> logit [...]; sigmoid = probability
         cos = (e_u * e_i).sum(-1, keepdim=True)
-        return self.body(torch.cat([e_u, e_i, e_u * e_i, cos], dim=-1)).squeeze(-1)
+        parts = [e_u, e_i, e_u * e_i, cos]
+        if self.trend:
+            if trend is None:
+                raise ValueError("this RankNet was trained with trend features: pass them")
+            parts.append(trend)
+        logit = self.body(torch.cat(parts, dim=-1)).squeeze(-1)
+        if self.trend:
+            logit = logit + self.trend_weight * trend[..., 0]  # type: ignore[index]
+        return logit
 
 
 @dataclass

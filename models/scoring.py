@@ -43,21 +43,31 @@ def item_embeddings(
     return np.concatenate(parts) if parts else np.zeros((0, nets.config.dim), np.float32)
 
 
+def _tensor(x: np.ndarray | None) -> torch.Tensor | None:
+    return None if x is None else torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+
+
 @torch.no_grad()
-def rank(nets: Nets, e_u: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """One user's e_u [dim] against candidate embeddings [T, dim] -> probabilities [T]."""
+def rank(
+    nets: Nets, e_u: np.ndarray, candidates: np.ndarray, trend: np.ndarray | None = None
+) -> np.ndarray:
+    """One user's e_u [dim] against candidate embeddings [T, dim] (and their trend features
+    [T, P], models/trend.py, where the model uses them) -> probabilities [T]."""
     nets.rank.eval()
-    u = torch.from_numpy(np.ascontiguousarray(e_u, dtype=np.float32))
-    c = torch.from_numpy(np.ascontiguousarray(candidates, dtype=np.float32))
-    return torch.sigmoid(nets.rank(u.expand(len(c), -1), c)).numpy()
+    u, c = _tensor(e_u), _tensor(candidates)
+    assert u is not None and c is not None
+    return torch.sigmoid(nets.rank(u.expand(len(c), -1), c, _tensor(trend))).numpy()
 
 
 @torch.no_grad()
-def rank_many(nets: Nets, e_u: np.ndarray, candidates: np.ndarray) -> np.ndarray:
-    """Users [U, dim] each against their own candidates [U, T, dim] -> logits [U, T]."""
+def rank_many(
+    nets: Nets, e_u: np.ndarray, candidates: np.ndarray, trend: np.ndarray | None = None
+) -> np.ndarray:
+    """Users [U, dim] each against their own candidates [U, T, dim] (trend [U, T, P])
+    -> logits [U, T]."""
     nets.rank.eval()
     u = torch.from_numpy(e_u).unsqueeze(1).expand(-1, candidates.shape[1], -1)
-    return nets.rank(u, torch.from_numpy(candidates)).numpy()
+    return nets.rank(u, torch.from_numpy(candidates), _tensor(trend)).numpy()
 
 
 def top_k(
@@ -69,11 +79,13 @@ def top_k(
     k: int,
     candidates: int,
     allowed: np.ndarray | None = None,
+    trend: np.ndarray | None = None,
     chunk_cells: int = 20_000_000,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Exact version of the served path for many users: inner-product top ``candidates``
     (what Milvus approximates) -> RankNet -> top k. ``exclude[u]`` are item indices the user
-    must not get; ``allowed`` masks items off sale. Returns (ranked items, retrieved items)."""
+    must not get; ``allowed`` masks items off sale; ``trend`` [J, P] is every item's trend
+    now. Returns (ranked items, retrieved items)."""
     n_items = len(e_items)
     ranked, retrieved = [], []
     step = max(1, chunk_cells // max(n_items, 1))
@@ -86,7 +98,8 @@ def top_k(
         t = min(candidates, n_items)
         cand = np.argpartition(-scores, t - 1, axis=1)[:, :t]
         valid = np.isfinite(np.take_along_axis(scores, cand, axis=1))
-        logits = rank_many(nets, e_u[s : s + step], e_items[cand])
+        logits = rank_many(nets, e_u[s : s + step], e_items[cand],
+                           None if trend is None else trend[cand])  # fmt: skip
         logits[~valid] = -np.inf
         order = np.argsort(-logits, axis=1)[:, :k]
         for r in range(len(cand)):
@@ -104,18 +117,22 @@ def exhaustive_top_k(
     exclude: list[np.ndarray],
     *,
     k: int,
+    trend: np.ndarray | None = None,
     chunk_pairs: int = 2_000_000,
 ) -> list[np.ndarray]:
     """RankNet over every item for every user (no retrieval stage): the ceiling the served
     path is measured against. ``exclude[u]`` never appear."""
     nets.rank.eval()
     items = torch.from_numpy(e_items)
+    extra = _tensor(trend)
     out = []
     step = max(1, chunk_pairs // max(len(e_items), 1))
     for s in range(0, len(e_u), step):
         u = torch.from_numpy(e_u[s : s + step])
-        logits = nets.rank(u[:, None, :].expand(-1, len(items), -1),
-                           items[None, :, :].expand(len(u), -1, -1)).numpy()  # fmt: skip
+        logits = nets.rank(
+            u[:, None, :].expand(-1, len(items), -1), items[None, :, :].expand(len(u), -1, -1),
+            None if extra is None else extra[None, :, :].expand(len(u), -1, -1),
+        ).numpy()  # fmt: skip
         for r, gone in enumerate(exclude[s : s + step]):
             logits[r, gone] = -np.inf
         top = np.argpartition(-logits, min(k, logits.shape[1] - 1), axis=1)[:, :k]

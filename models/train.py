@@ -24,6 +24,7 @@ from models.metrics import precision_at_k, recall_at_k
 from models.nets import NetConfig, Nets
 from models.sampling import Availability, NegativeSampler
 from models.scoring import item_embeddings, top_k, user_embedding
+from models.trend import Trend
 
 
 @dataclass
@@ -86,6 +87,13 @@ def history_ids(
     return ids, source.history_w
 
 
+def training_trend(data: TrainingSet, windows_days: tuple[float, ...]) -> Trend | None:
+    """Recent popularity from the training interactions (None without windows)."""
+    if not windows_days:
+        return None
+    return Trend(data.item, data.t, data.n_items, windows_days)
+
+
 def evaluate_served(
     nets: Nets,
     data: TrainingSet,
@@ -94,14 +102,16 @@ def evaluate_served(
     *,
     k: int,
     candidates: int,
+    trend: Trend | None = None,
 ) -> dict[str, float]:
     """Precision@k of retrieve (inner product, top ``candidates``) -> RankNet -> top k, and
     the share of the relevant items that survive retrieval."""
     e_items = item_embeddings(nets, data.item_x[data.current_row], item_ids)
     e_u = user_embedding(nets, holdout.user_x, history_ids(holdout, item_ids))
     allowed = data.availability.at(np.arange(data.n_items), np.full(data.n_items, holdout.at))
+    now = None if trend is None else trend.features(np.arange(data.n_items), holdout.at)
     ranked, retrieved = top_k(nets, e_u, e_items, holdout.seen, k=k, candidates=candidates,
-                              allowed=allowed)  # fmt: skip
+                              allowed=allowed, trend=now)  # fmt: skip
     return {
         f"precision@{k}": precision_at_k(ranked, holdout.relevant, k),
         f"recall@{k}": recall_at_k(ranked, holdout.relevant, k),
@@ -130,6 +140,8 @@ def train(
     id_embeddings: bool = True,
     min_id_count: int = 2,
     id_dropout: float = 0.3,
+    trend_days: tuple[float, ...] = (7.0,),
+    trend_weights: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0),
     patience: int = 5,
     k: int = 5,
     candidates: int = 200,
@@ -155,7 +167,9 @@ def train(
         user_width=data.user_x.shape[1], item_width=data.item_x.shape[1],
         n_items=data.n_items if id_embeddings else 0, history=history, dim=dim,
         hidden=tuple(hidden), rank_hidden=tuple(rank_hidden), dropout=dropout,
+        trend_days=tuple(float(d) for d in trend_days),
     )  # fmt: skip
+    trend = training_trend(data, config.trend_days)
     nets = Nets(config)
     sparse = [m.weight for m in (nets.item.ids, nets.user.history) if m is not None]
     dense = [p for p in nets.parameters() if all(p is not q for q in sparse)]
@@ -193,8 +207,14 @@ def train(
                             hist_w[b] if hist_w is not None else None)  # [B, dim]  # fmt: skip
             e_pos = nets.item(item_x[data.item_row[b]], pos_ids)  # [B, dim]
             e_neg = nets.item(item_x[data.current_row[neg.reshape(-1)]], neg_ids)  # [B*r, dim]
-            pos_logit = nets.rank(e_u, e_pos)
-            neg_logit = nets.rank(e_u.repeat_interleave(neg_ratio, 0), e_neg)
+            pos_tr = neg_tr = None
+            if trend is not None:
+                pos_tr = torch.from_numpy(trend.features(data.item[b], data.t[b]))
+                neg_tr = torch.from_numpy(
+                    trend.features(neg, data.t[b][:, None]).reshape(neg.size, -1)
+                )
+            pos_logit = nets.rank(e_u, e_pos, pos_tr)
+            neg_logit = nets.rank(e_u.repeat_interleave(neg_ratio, 0), e_neg, neg_tr)
             loss = F.binary_cross_entropy_with_logits(
                 torch.cat([pos_logit, neg_logit]),
                 torch.cat([torch.ones_like(pos_logit), torch.zeros_like(neg_logit)]),
@@ -218,7 +238,8 @@ def train(
             if len(losses) % 20 == 0:
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
         nets.train(False)
-        val = evaluate_served(nets, data, item_ids, validation, k=k, candidates=candidates)
+        val = evaluate_served(nets, data, item_ids, validation, k=k, candidates=candidates,
+                              trend=trend)  # fmt: skip
         row = {"epoch": epoch, "loss": float(np.mean(losses)) if losses else 0.0,
                "seconds": time.perf_counter() - started, **val}  # fmt: skip
         result.history.append(row)
@@ -234,4 +255,26 @@ def train(
                 break
     nets.load_state_dict(best_state)
     nets.train(False)
+    if trend is not None and trend_weights:
+        calibrate_trend(nets, data, item_ids, validation, trend, trend_weights, result,
+                        k=k, candidates=candidates)  # fmt: skip
     return result
+
+
+def calibrate_trend(
+    nets: Nets, data: TrainingSet, item_ids: np.ndarray, validation: Holdout, trend: Trend,
+    weights: tuple[float, ...], result: TrainResult, *, k: int, candidates: int,
+) -> None:  # fmt: skip
+    """Choose RankNet's trend weight on validation (ties: the smallest); records it and the
+    validation metrics with it in ``result``."""
+    best_w, best = 0.0, None
+    for w in sorted(weights):
+        nets.rank.trend_weight.fill_(float(w))
+        val = evaluate_served(nets, data, item_ids, validation, k=k, candidates=candidates,
+                              trend=trend)  # fmt: skip
+        if best is None or val[f"precision@{k}"] > best[f"precision@{k}"]:
+            best_w, best = float(w), val
+    nets.rank.trend_weight.fill_(best_w)
+    result.params["trend_weight"] = best_w
+    assert best is not None
+    result.metrics = {f"val_{n}": v for n, v in best.items()}

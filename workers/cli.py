@@ -186,6 +186,9 @@ DATASET_PROFILES = {
     "movielens-100k": {"window_days": 400.0, "half_life_days": 60.0},
     "taobao": {"window_days": 30.0, "half_life_days": 2.0},
 }
+# Recent-popularity window (days) RankNet sees: about a fortnight of film releases; a day of
+# Taobao's nine. Both chosen on the validation period (popularity over each window).
+DATASET_TREND_DAYS = {"movielens-100k": (14.0,), "taobao": (1.0,)}
 DATASET_FOLDERS = {"movielens-100k": "movielens-100k", "taobao": "taobao-userbehavior-partial"}
 
 
@@ -236,7 +239,9 @@ def evaluate_command(settings: Settings, dataset: str | None, data_dir: Path | N
             raise click.ClickException(str(exc)) from exc
     config = EvalConfig(dataset=dataset or "database", test_fraction=test_fraction, seeds=seeds,
                         candidates=candidates, tune=not no_tune,
-                        train_params={"epochs": epochs})  # fmt: skip
+                        train_params={"epochs": epochs,
+                                      **({"trend_days": DATASET_TREND_DAYS[dataset]}
+                                         if dataset else {})})  # fmt: skip
     uri = settings.milvus_uri or str((out / "milvus.db").resolve())
     try:
         doc = evaluation.run(engine, feature_schema, cfg, config, uri, log=click.echo)

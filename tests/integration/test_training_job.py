@@ -38,6 +38,9 @@ def test_train_on_movielens_beats_popularity(data_dir: Path, engine: Engine, cli
     )
     assert art.meta["validation_from"] == row.trained_to.isoformat()
     assert art.nets.config.dim == 64 and (art.item_ids > 0).sum() > 1000
+    # UserNet reads the stored profile vector whole: posterior, then the user's attributes.
+    assert art.space.attribute_width == 34
+    assert art.nets.config.user_width == 23 + 34
 
     assert "v1 is active" in ok(cli_env, "models", "activate", "1")
     listed = ok(cli_env, "models", "list")

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from models.baseline_tuning import GRIDS, tune
 from models.baselines import (
-    GRIDS,
     ALSRecommender,
     Interactions,
     LightFMRecommender,
@@ -24,7 +24,6 @@ from models.baselines import (
     Recommender,
     make,
     top_k,
-    tune,
 )
 from models.metrics import precision_at_k
 
@@ -264,10 +263,9 @@ def test_scores_before_fit_fail(name: str) -> None:
 
 def test_grids_are_small_and_valid() -> None:
     assert set(GRIDS) == {"popularity", "lightfm-cf", "lightfm-hybrid", "als"}
-    assert GRIDS["popularity"] == [{}]
+    assert GRIDS["popularity"][0] == {}  # all-time counts, then recency windows
     for name, grid in GRIDS.items():
-        if name != "popularity":
-            assert 4 <= len(grid) <= 8, name
+        assert 4 <= len(grid) <= 8, name
         assert len({tuple(sorted(p.items())) for p in grid}) == len(grid), name
         for params in grid:
             make(name, **params)  # every point is accepted
@@ -335,3 +333,19 @@ def test_module_stays_free_of_service_dependencies() -> None:
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_popularity_window_counts_only_the_last_days() -> None:
+    day = 86_400.0
+    # Item 0: three interactions long ago; item 1: two in the last day; item 2: one, recent.
+    data = Interactions(
+        n_users=3, n_items=3, user=np.array([0, 1, 2, 0, 1, 2]), item=np.array([0, 0, 0, 1, 1, 2]),
+        t=np.array([0, 0, 0, 9.5, 9.6, 9.9]) * day,
+    )  # fmt: skip
+    all_time, recent = make("popularity"), make("popularity", window_days=1.0)
+    all_time.fit(data)
+    recent.fit(data)
+    assert np.argsort(-all_time.scores(np.array([0]))[0]).tolist() == [0, 1, 2]
+    assert np.argsort(-recent.scores(np.array([0]))[0]).tolist() == [1, 2, 0]
+    with pytest.raises(ValueError, match="interaction times"):
+        make("popularity", window_days=1.0).fit(Interactions(1, 1, [0], [0]))

@@ -27,14 +27,14 @@ from tqdm import tqdm
 from backend.db import profile_queries as pq
 from backend.db import training_queries as tq
 from backend.vectors.milvus import MilvusStore
-from models import baselines
+from models import baseline_tuning, baselines
 from models.evaluate import KS, aggregate, candidate_recall, ranking_metrics, split_time
 from models.features import FeatureSpace
 from models.inputs import user_matrix
 from models.profiles import posterior, rebuild, recent_items
 from models.schema import FeatureSchema
 from models.scoring import exhaustive_top_k, item_embeddings, rank_many, user_embedding
-from models.train import Holdout, history_ids, train
+from models.train import Holdout, history_ids, train, training_trend
 from workers.jobs.training import Prepared, prepare
 
 BASELINES = ("popularity", "lightfm-cf", "lightfm-hybrid", "als")
@@ -99,6 +99,7 @@ def _binned(space: FeatureSpace, item_x: np.ndarray, bins: int = 10) -> sp.csr_m
 
 def _served(nets: Any, e_u: np.ndarray, e_items: np.ndarray, seen: list[np.ndarray],
             store: MilvusStore, collection: str, *, k: int, candidates: int,
+            trend: np.ndarray | None = None,
             ) -> tuple[list[np.ndarray], list[np.ndarray]]:  # fmt: skip
     """UserNet embedding -> Milvus top ``candidates`` (over-fetching by the items to skip)
     -> RankNet -> top k."""
@@ -112,7 +113,8 @@ def _served(nets: Any, e_u: np.ndarray, e_items: np.ndarray, seen: list[np.ndarr
             row = row[(row >= 0) & ~np.isin(row, gone)][:candidates]
             cands.append(np.pad(row, (0, candidates - len(row)), constant_values=-1))
         cand = np.stack(cands)
-        logits = rank_many(nets, e_u[s : s + 64], e_items[np.maximum(cand, 0)])
+        logits = rank_many(nets, e_u[s : s + 64], e_items[np.maximum(cand, 0)],
+                           None if trend is None else trend[np.maximum(cand, 0)])  # fmt: skip
         logits[cand < 0] = -np.inf
         order = np.argsort(-logits, axis=1)[:, :k]
         for r in range(len(cand)):
@@ -177,14 +179,18 @@ def run(
         else prepared
     )
     store = MilvusStore(milvus_uri)
-    served_runs, exhaustive_runs, recalls, epochs = [], [], [], []
+    served_runs, exhaustive_runs, recalls, epochs, weights = [], [], [], [], []
     for seed in range(config.seeds):
         result = train(prepared.data, prepared.validation, seed=seed, progress=False,
                        candidates=config.candidates, **config.train_params)  # fmt: skip
         epochs.append(result.best_epoch)
+        weights.append(result.params.get("trend_weight"))
         if config.refit:  # the latest interactions matter most in a temporal split
+            # The trend weight chosen on validation carries over: the refit's own validation
+            # is too small to choose by.
             params = {**config.train_params, "epochs": result.best_epoch,
-                      "patience": result.best_epoch + 1}  # fmt: skip
+                      "patience": result.best_epoch + 1,
+                      "trend_weights": (result.params.get("trend_weight", 0.0),)}  # fmt: skip
             result = train(full.data, full.validation, seed=seed, progress=False,
                            candidates=config.candidates, **params)  # fmt: skip
         nets = result.nets
@@ -192,12 +198,15 @@ def run(
                                   result.item_ids)  # fmt: skip
         e_u = user_embedding(nets, tests.holdout.user_x,
                              history_ids(tests.holdout, result.item_ids))  # fmt: skip
-        exhaustive = exhaustive_top_k(nets, e_u, e_items, tests.holdout.seen, k=k_max)
+        # Recent popularity as of the test start, from every training interaction.
+        tr = training_trend(full.data, nets.config.trend_days)
+        now = None if tr is None else tr.features(np.arange(n_items), test_start)
+        exhaustive = exhaustive_top_k(nets, e_u, e_items, tests.holdout.seen, k=k_max, trend=now)
         collection = f"eval_{config.dataset.replace('-', '_')}_s{seed}"
         store.create(collection, nets.config.dim)
         store.insert(collection, np.arange(n_items), e_items)
         served, retrieved = _served(nets, e_u, e_items, tests.holdout.seen, store, collection,
-                                    k=k_max, candidates=config.candidates)  # fmt: skip
+                                    k=k_max, candidates=config.candidates, trend=now)  # fmt: skip
         store.drop(collection)
         exhaustive_runs.append(ranking_metrics(exhaustive, tests.holdout.relevant, n_items,
                                                config.ks))  # fmt: skip
@@ -206,7 +215,8 @@ def run(
                         for k in (5, 10)})  # fmt: skip
         steps.update()
     store.close()
-    params = {**result.params, "best_epochs": epochs, "refit_on_validation": config.refit}
+    params = {**result.params, "best_epochs": epochs, "trend_weights": weights,
+              "refit_on_validation": config.refit}  # fmt: skip
     params.pop("progress", None)
     models["forecourt-served"] = {**aggregate(served_runs), **aggregate(recalls), "params": params}
     models["forecourt-exhaustive"] = {**aggregate(exhaustive_runs), "params": params}
@@ -226,7 +236,7 @@ def run(
         return baselines.Interactions(
             n_users=len(prepared.user_ids), n_items=n_items, user=ev.user[mask],
             item=prepared.event_item[mask], item_features=item_features,
-            user_features=user_features,
+            user_features=user_features, t=ev.t[mask],
         )  # fmt: skip
 
     val_users = np.intersect1d(np.unique(ev.user[~before_val]), np.unique(ev.user[before_val]))
@@ -235,11 +245,12 @@ def run(
     val_seen = _items_by_user(ev.user[before_val], prepared.event_item[before_val], val_users)
     everything = np.ones(len(ev.user), dtype=bool)
     for name in BASELINES:
-        if config.tune and len(baselines.GRIDS[name]) > 1:
-            chosen, val_score = baselines.tune(name, data(before_val), val_users, val_relevant,
-                                               val_seen, k=5)  # fmt: skip
+        if config.tune and len(baseline_tuning.GRIDS[name]) > 1:
+            chosen, val_score = baseline_tuning.tune(
+                name, data(before_val), val_users, val_relevant, val_seen, k=5
+            )
         else:
-            chosen, val_score = baselines.GRIDS[name][0], float("nan")
+            chosen, val_score = baseline_tuning.GRIDS[name][0], float("nan")
         seeds = 1 if name == "popularity" else config.seeds
         runs = []
         for seed in range(seeds):

@@ -1,0 +1,49 @@
+"""Recent popularity: known counts, no look-ahead, and RankNet's use of it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from models.nets import NetConfig, Nets
+from models.trend import DAY, Trend
+
+# Item 0 seen on days 1, 2, 2 and 9; item 1 on day 8; item 2 never.
+ITEM = np.array([0, 0, 0, 0, 1])
+T = np.array([1, 2, 2, 9, 8]) * DAY
+
+
+def test_counts_in_the_window_before_t_relative_to_the_mean_item() -> None:
+    trend = Trend(ITEM, T, n_items=3, windows_days=(3.0, 100.0))
+    got = trend.features(np.array([0, 1, 2]), 9.5 * DAY)
+    # Last 3 days (6.5, 9.5]: item 0 once, item 1 once -> 2 events, mean 2/3 per item.
+    np.testing.assert_allclose(got[:, 0], np.log1p(np.array([1, 1, 0]) / (2 / 3)), rtol=1e-6)
+    # Whole history: 4, 1, 0 of 5 events.
+    np.testing.assert_allclose(got[:, 1], np.log1p(np.array([4, 1, 0]) / (5 / 3)), rtol=1e-6)
+
+
+def test_an_interaction_never_counts_itself_or_later_ones() -> None:
+    trend = Trend(ITEM, T, n_items=3, windows_days=(30.0,))
+    at_own_time = trend.features(ITEM, T)[:, 0]
+    # Item 0 at day 2: only the day-1 event is before it (not the two at day 2 itself).
+    assert at_own_time[1] == pytest.approx(np.log1p(1 / (1 / 3)))
+    assert at_own_time[0] == 0.0  # nothing before the first event
+    assert trend.features(np.array([0]), 0.0)[0, 0] == 0.0  # before the timeline
+    far = trend.features(np.array([0]), 1000 * DAY)[0, 0]  # long after: the window is empty
+    assert far == 0.0
+
+
+def test_ranknet_with_trend_needs_it_and_adds_its_weight() -> None:
+    nets = Nets(NetConfig(user_width=3, item_width=3, dim=4, hidden=(8,), trend_days=(7.0,)))
+    nets.train(False)
+    e = torch.nn.functional.normalize(torch.randn(2, 4), dim=-1)
+    with pytest.raises(ValueError, match="trend"):
+        nets.rank(e, e)
+    low, high = torch.zeros(2, 1), torch.ones(2, 1)
+    before = nets.rank(e, e, high) - nets.rank(e, e, low)
+    nets.rank.trend_weight.fill_(2.0)
+    after = nets.rank(e, e, high) - nets.rank(e, e, low)
+    torch.testing.assert_close(after - before, torch.full((2,), 2.0))
+    # The weight is part of the state, so artefacts carry it.
+    assert float(nets.state_dict()["rank"]["trend_weight"]) == 2.0
