@@ -80,24 +80,30 @@ def top_k(
     candidates: int,
     allowed: np.ndarray | None = None,
     trend: np.ndarray | None = None,
+    always: np.ndarray | None = None,
     chunk_cells: int = 20_000_000,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Exact version of the served path for many users: inner-product top ``candidates``
     (what Milvus approximates) -> RankNet -> top k. ``exclude[u]`` are item indices the user
     must not get; ``allowed`` masks items off sale; ``trend`` [J, P] is every item's trend
-    now. Returns (ranked items, retrieved items)."""
+    now; ``always`` are candidates from a second source (what is trending) that join every
+    user's retrieved ones. Returns (ranked items, retrieved items)."""
     n_items = len(e_items)
     ranked, retrieved = [], []
     step = max(1, chunk_cells // max(n_items, 1))
     for s in range(0, len(e_u), step):
         scores = e_u[s : s + step] @ e_items.T
-        if allowed is not None:
-            scores[:, ~allowed] = -np.inf
+        t = candidates
+        if always is not None and len(always):
+            scores[:, always] = np.inf  # kept whatever their inner product
+            t += len(always)
         for r, items in enumerate(exclude[s : s + step]):
             scores[r, items] = -np.inf
-        t = min(candidates, n_items)
+        if allowed is not None:
+            scores[:, ~allowed] = -np.inf
+        t = min(t, n_items)
         cand = np.argpartition(-scores, t - 1, axis=1)[:, :t]
-        valid = np.isfinite(np.take_along_axis(scores, cand, axis=1))
+        valid = np.take_along_axis(scores, cand, axis=1) > -np.inf
         logits = rank_many(nets, e_u[s : s + step], e_items[cand],
                            None if trend is None else trend[cand])  # fmt: skip
         logits[~valid] = -np.inf

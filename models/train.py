@@ -24,7 +24,7 @@ from models.metrics import precision_at_k, recall_at_k
 from models.nets import NetConfig, Nets
 from models.sampling import Availability, NegativeSampler
 from models.scoring import item_embeddings, top_k, user_embedding
-from models.trend import Trend
+from models.trend import Trend, trending
 
 
 @dataclass
@@ -103,6 +103,7 @@ def evaluate_served(
     k: int,
     candidates: int,
     trend: Trend | None = None,
+    trending_candidates: int = 50,
 ) -> dict[str, float]:
     """Precision@k of retrieve (inner product, top ``candidates``) -> RankNet -> top k, and
     the share of the relevant items that survive retrieval."""
@@ -110,8 +111,9 @@ def evaluate_served(
     e_u = user_embedding(nets, holdout.user_x, history_ids(holdout, item_ids))
     allowed = data.availability.at(np.arange(data.n_items), np.full(data.n_items, holdout.at))
     now = None if trend is None else trend.features(np.arange(data.n_items), holdout.at)
+    always = None if now is None else trending(now, trending_candidates, allowed)
     ranked, retrieved = top_k(nets, e_u, e_items, holdout.seen, k=k, candidates=candidates,
-                              allowed=allowed, trend=now)  # fmt: skip
+                              allowed=allowed, trend=now, always=always)  # fmt: skip
     return {
         f"precision@{k}": precision_at_k(ranked, holdout.relevant, k),
         f"recall@{k}": recall_at_k(ranked, holdout.relevant, k),

@@ -54,3 +54,14 @@ class Trend:
             mean = np.maximum(total, 1) / self.n_items
             out.reshape(-1, self.width)[:, w] = np.log1p(count / mean)
         return out
+
+
+def trending(now: np.ndarray, n: int, allowed: np.ndarray | None = None) -> np.ndarray:
+    """The ``n`` items with the highest first trend feature ``now`` [J, P] (among ``allowed``):
+    the second candidate source beside the ANN search, since the embeddings do not move with
+    this week's attention."""
+    score = now[:, 0].astype(np.float64)
+    if allowed is not None:
+        score = np.where(allowed, score, -np.inf)
+    n = min(n, int(np.isfinite(score).sum()), int((score > 0).sum()))
+    return np.argsort(-score, kind="stable")[:n]

@@ -186,8 +186,8 @@ DATASET_PROFILES = {
     "movielens-100k": {"window_days": 400.0, "half_life_days": 60.0},
     "taobao": {"window_days": 30.0, "half_life_days": 2.0},
 }
-# Recent-popularity window (days) RankNet sees: about a fortnight of film releases; a day of
-# Taobao's nine. Both chosen on the validation period (popularity over each window).
+# Recent-popularity window (days) RankNet sees. MovieLens: the window whose popularity ranked
+# best on the validation period. Taobao: popularity of no window ranks there; a day of its nine.
 DATASET_TREND_DAYS = {"movielens-100k": (14.0,), "taobao": (1.0,)}
 DATASET_FOLDERS = {"movielens-100k": "movielens-100k", "taobao": "taobao-userbehavior-partial"}
 

@@ -47,3 +47,21 @@ def test_ranknet_with_trend_needs_it_and_adds_its_weight() -> None:
     torch.testing.assert_close(after - before, torch.full((2,), 2.0))
     # The weight is part of the state, so artefacts carry it.
     assert float(nets.state_dict()["rank"]["trend_weight"]) == 2.0
+
+
+def test_trending_candidates_join_the_retrieved_ones() -> None:
+    from models.scoring import top_k
+    from models.trend import trending
+
+    now = np.array([[0.0], [3.0], [1.0], [2.0]], dtype=np.float32)
+    assert trending(now, 2).tolist() == [1, 3]
+    assert trending(now, 9, allowed=np.array([True, False, True, True])).tolist() == [3, 2]
+    nets = Nets(NetConfig(user_width=3, item_width=3, dim=2, hidden=(4,), trend_days=(7.0,)))
+    e_items = np.array([[1, 0], [0, 1], [0, 1], [0, 1]], dtype=np.float32)
+    e_u = np.array([[1, 0]], dtype=np.float32)  # nearest: item 0 only
+    _, retrieved = top_k(nets, e_u, e_items, [np.array([], np.int64)], k=1, candidates=1,
+                         trend=now, always=np.array([1, 3]))  # fmt: skip
+    assert sorted(retrieved[0].tolist()) == [0, 1, 3]
+    _, retrieved = top_k(nets, e_u, e_items, [np.array([1])], k=1, candidates=1, trend=now,
+                         always=np.array([1, 3]))  # fmt: skip
+    assert 1 not in retrieved[0] and {0, 3} <= set(retrieved[0].tolist())  # seen stays out

@@ -35,6 +35,7 @@ from models.profiles import posterior, rebuild, recent_items
 from models.schema import FeatureSchema
 from models.scoring import exhaustive_top_k, item_embeddings, rank_many, user_embedding
 from models.train import Holdout, history_ids, train, training_trend
+from models.trend import trending
 from workers.jobs.training import Prepared, prepare
 
 BASELINES = ("popularity", "lightfm-cf", "lightfm-hybrid", "als")
@@ -99,7 +100,7 @@ def _binned(space: FeatureSpace, item_x: np.ndarray, bins: int = 10) -> sp.csr_m
 
 def _served(nets: Any, e_u: np.ndarray, e_items: np.ndarray, seen: list[np.ndarray],
             store: MilvusStore, collection: str, *, k: int, candidates: int,
-            trend: np.ndarray | None = None,
+            trend: np.ndarray | None = None, always: np.ndarray | None = None,
             ) -> tuple[list[np.ndarray], list[np.ndarray]]:  # fmt: skip
     """UserNet embedding -> Milvus top ``candidates`` (over-fetching by the items to skip)
     -> RankNet -> top k."""
@@ -111,7 +112,11 @@ def _served(nets: Any, e_u: np.ndarray, e_items: np.ndarray, seen: list[np.ndarr
         cands = []
         for row, gone in zip(ids, block, strict=True):
             row = row[(row >= 0) & ~np.isin(row, gone)][:candidates]
-            cands.append(np.pad(row, (0, candidates - len(row)), constant_values=-1))
+            if always is not None:  # the trending source joins the ANN candidates
+                extra = always[~np.isin(always, gone) & ~np.isin(always, row)]
+                row = np.concatenate([row, extra])
+            width = candidates + (0 if always is None else len(always))
+            cands.append(np.pad(row, (0, width - len(row)), constant_values=-1))
         cand = np.stack(cands)
         logits = rank_many(nets, e_u[s : s + 64], e_items[np.maximum(cand, 0)],
                            None if trend is None else trend[np.maximum(cand, 0)])  # fmt: skip
@@ -201,12 +206,14 @@ def run(
         # Recent popularity as of the test start, from every training interaction.
         tr = training_trend(full.data, nets.config.trend_days)
         now = None if tr is None else tr.features(np.arange(n_items), test_start)
+        always = None if now is None else trending(now, 50)
         exhaustive = exhaustive_top_k(nets, e_u, e_items, tests.holdout.seen, k=k_max, trend=now)
         collection = f"eval_{config.dataset.replace('-', '_')}_s{seed}"
         store.create(collection, nets.config.dim)
         store.insert(collection, np.arange(n_items), e_items)
         served, retrieved = _served(nets, e_u, e_items, tests.holdout.seen, store, collection,
-                                    k=k_max, candidates=config.candidates, trend=now)  # fmt: skip
+                                    k=k_max, candidates=config.candidates, trend=now,
+                                    always=always)  # fmt: skip
         store.drop(collection)
         exhaustive_runs.append(ranking_metrics(exhaustive, tests.holdout.relevant, n_items,
                                                config.ks))  # fmt: skip
