@@ -141,7 +141,9 @@ def run(
 ) -> dict[str, Any]:
     """Every model on one split; returns the metrics document (metrics.json's layout)."""
     started = time.perf_counter()
-    steps = tqdm(total=4 + len(BASELINES), desc="evaluate", disable=not progress, unit="step")
+    # prepare, test set, one step per seed, one per baseline, the summary
+    steps = tqdm(total=3 + config.seeds + len(BASELINES), desc="evaluate", disable=not progress,
+                 unit="step")  # fmt: skip
     with engine.connect() as conn:
         first, last = tq.event_bounds(conn)
         if first is None:
