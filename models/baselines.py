@@ -154,13 +154,19 @@ class Popularity:
         return np.repeat(self._counts[None, :], len(_users(users)), axis=0)
 
 
-def _with_identity(n: int, features: sp.csr_matrix | None) -> sp.csr_matrix:
+def _with_identity(
+    n: int, features: sp.csr_matrix | None, known: np.ndarray | None = None
+) -> sp.csr_matrix:
     """``[identity | features]`` with each row scaled to sum to 1 (LightFM does not normalise
-    feature rows itself; its ``Dataset`` helper does the same L1 normalisation)."""
-    eye = sp.identity(n, dtype=np.float32, format="csr")
+    feature rows itself; its ``Dataset`` helper does the same L1 normalisation). Rows not
+    ``known`` (no training interactions) get no identity part: its embedding would stay at
+    its random start and only add noise to what the content features say (LightFM's advice
+    for cold-start items)."""
+    diagonal = np.ones(n, np.float32) if known is None or features is None else known
+    eye = sp.diags(diagonal.astype(np.float32), format="csr")
     m = eye if features is None else sp.hstack([eye, features], format="csr", dtype=np.float32)
-    norms = np.asarray(abs(m).sum(axis=1), dtype=np.float32).ravel()  # >= 1: identity part
-    return sp.csr_matrix(sp.diags(1.0 / norms) @ m, dtype=np.float32)
+    norms = np.asarray(abs(m).sum(axis=1), dtype=np.float32).ravel()
+    return sp.csr_matrix(sp.diags(1.0 / np.maximum(norms, 1e-12)) @ m, dtype=np.float32)
 
 
 class LightFMRecommender:
@@ -213,7 +219,8 @@ class LightFMRecommender:
         users = (
             None if data.user_features is None else _with_identity(data.n_users, data.user_features)
         )
-        return users, _with_identity(data.n_items, data.item_features)
+        known = np.bincount(data.item, minlength=data.n_items) > 0
+        return users, _with_identity(data.n_items, data.item_features, known)
 
     def fit(self, data: Interactions, *, seed: int = 0) -> None:
         from lightfm import LightFM

@@ -143,7 +143,7 @@ def train(
     min_id_count: int = 2,
     id_dropout: float = 0.3,
     trend_days: tuple[float, ...] = (7.0,),
-    trend_weights: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0),
+    trend_weights: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0),
     patience: int = 5,
     k: int = 5,
     candidates: int = 200,
