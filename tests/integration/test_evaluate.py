@@ -33,9 +33,11 @@ def test_evaluate_movielens_report_and_quality_floor(
     # Milvus' top 200 keeps what RankNet would pick from all 1,682 films.
     assert served["candidate_recall@5"] > 0.95
     assert abs(served["map@5"] - exhaustive["map@5"]) < 0.02
-    # Quality floor from measured runs of this configuration (see the README), and popularity.
-    assert served["map@5"] >= 0.13
-    assert served["map@5"] > doc["models"]["popularity"]["map@5"]
+    # Quality floor from measured runs (full runs: 0.196 ± 0.005; all-time popularity, which
+    # --no-tune keeps, 0.147; LightFM hybrid tuned 0.183), and above popularity.
+    assert served["map@5"] >= 0.16
+    assert served["map@5"] > doc["models"]["popularity"]["map@5"] + 0.01
+    assert served["params"]["trend_days"] == [14.0]
     assert "forecourt-served / best baseline" in text
     assert "| forecourt-served |" in (out / "report.md").read_text()
     assert (out / "map_at_k.png").stat().st_size > 10_000
