@@ -144,8 +144,10 @@ class Popularity:
                 raise ValueError("popularity with window_days needs interaction times")
             recent = data.t > data.t.max() - window * 86_400.0 if len(data.t) else data.t > 0
             w = np.ones(len(data.user)) if data.weight is None else data.weight
-            counts = np.bincount(data.item[recent], weights=w[recent], minlength=data.n_items)
-            counts += 1e-6 * np.asarray(data.matrix().sum(axis=0)).ravel() / max(len(data), 1)
+            # All-time counts only break ties among equally recent items.
+            counts = np.bincount(
+                data.item[recent], weights=w[recent], minlength=data.n_items
+            ) + 1e-6 * counts / max(len(data), 1)
         self._counts = counts.astype(np.float32)
 
     def scores(self, users: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-DAY = 86_400.0
+from models.profiles import DAY
 
 
 class Trend:
@@ -26,9 +26,9 @@ class Trend:
         self.windows = np.asarray(windows_days, dtype=np.float64) * DAY
         self.t0 = float(t.min()) if len(t) else 0.0
         # One sorted key per event, item-major, so a count is two binary searches.
-        span = (float(t.max()) - self.t0 if len(t) else 0.0) + 2 * float(self.windows.max()) + 2
-        self.stride = span
-        self.keys = np.sort(item.astype(np.float64) * span + (t - self.t0))
+        timeline = float(t.max()) - self.t0 if len(t) else 0.0
+        self.stride = timeline + 2 * float(self.windows.max()) + 2
+        self.keys = np.sort(item.astype(np.float64) * self.stride + (t - self.t0))
         self.times = np.sort(t.astype(np.float64))
 
     @property
