@@ -53,5 +53,5 @@ def user_matrix(profiles: np.ndarray, attributes: np.ndarray | None = None) -> n
 def stored_user_matrix(vectors: np.ndarray, space: FeatureSpace) -> np.ndarray:
     """Stored profile vectors (posterior, then attributes, as ``user_profiles`` holds them)
     -> network inputs."""
-    cut = space.width + len(space.scalers) + 2
+    cut = user_width(space.categorical_width, len(space.scalers))
     return user_matrix(vectors[:, :cut], vectors[:, cut:])

@@ -24,7 +24,7 @@ from models.metrics import precision_at_k, recall_at_k
 from models.nets import NetConfig, Nets
 from models.sampling import Availability, NegativeSampler
 from models.scoring import item_embeddings, top_k, user_embedding
-from models.trend import Trend, trending
+from models.trend import TRENDING_CANDIDATES, Trend, trending
 
 
 @dataclass
@@ -103,7 +103,7 @@ def evaluate_served(
     k: int,
     candidates: int,
     trend: Trend | None = None,
-    trending_candidates: int = 50,
+    trending_candidates: int = TRENDING_CANDIDATES,
 ) -> dict[str, float]:
     """Precision@k of retrieve (inner product, top ``candidates``) -> RankNet -> top k, and
     the share of the relevant items that survive retrieval."""

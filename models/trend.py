@@ -17,6 +17,8 @@ import numpy as np
 
 from models.profiles import DAY
 
+TRENDING_CANDIDATES = 50  # the second candidate source's size, beside the ANN's T
+
 
 class Trend:
     def __init__(

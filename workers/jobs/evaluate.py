@@ -35,7 +35,7 @@ from models.profiles import posterior, rebuild, recent_items
 from models.schema import FeatureSchema
 from models.scoring import exhaustive_top_k, item_embeddings, rank_many, user_embedding
 from models.train import Holdout, history_ids, train, training_trend
-from models.trend import trending
+from models.trend import TRENDING_CANDIDATES, trending
 from workers.jobs.training import Prepared, prepare
 
 BASELINES = ("popularity", "lightfm-cf", "lightfm-hybrid", "als")
@@ -208,7 +208,7 @@ def run(
         # Recent popularity as of the test start, from every training interaction.
         tr = training_trend(full.data, nets.config.trend_days)
         now = None if tr is None else tr.features(np.arange(n_items), test_start)
-        always = None if now is None else trending(now, 50)
+        always = None if now is None else trending(now, TRENDING_CANDIDATES)
         exhaustive = exhaustive_top_k(nets, e_u, e_items, tests.holdout.seen, k=k_max, trend=now)
         collection = f"eval_{config.dataset.replace('-', '_')}_s{seed}"
         store.create(collection, nets.config.dim)

@@ -81,7 +81,8 @@ def summaries(
     ]
     if named and attributes is not None:
         for doc, attrs in zip(docs, attributes, strict=True):
-            doc["attributes"] = {k: (attrs or {})[k] for k in named if k in (attrs or {})}
+            given = attrs or {}
+            doc["attributes"] = {k: given[k] for k in named if k in given}
     return docs
 
 
