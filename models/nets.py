@@ -26,6 +26,8 @@ class NetConfig:
     dropout: float = 0.1
     # Windows (days) of the recent-popularity features RankNet sees (models/trend.py).
     trend_days: tuple[float, ...] = ()
+    # One more RankNet feature: the vehicle has no interaction yet (models/trend.py).
+    novelty: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -96,17 +98,20 @@ class ItemNet(nn.Module):
 
 
 class RankNet(nn.Module):
-    """The pair (e_u, e_i), their product and cosine, and the item's recent popularity where
-    the config has it -> one logit."""
+    """The pair (e_u, e_i), their product and cosine, and the item's recent popularity and
+    novelty where the config has them -> one logit."""
 
     def __init__(self, cfg: NetConfig) -> None:
         super().__init__()
-        self.trend = len(cfg.trend_days)
+        self.windows, self.novelty = len(cfg.trend_days), cfg.novelty
+        self.trend = self.windows + int(cfg.novelty)
         self.body = _mlp(3 * cfg.dim + 1 + self.trend, cfg.rank_hidden, 1, cfg.dropout)
-        # Weight of the first trend feature added to the logit, chosen on validation after
-        # training (models.train.calibrate_trend): BCE against uniform negatives learns
-        # "trending or not", not how far to follow this week's popularity when ranking.
+        # Weights of the first trend feature and of novelty added to the logit, chosen on
+        # validation after training (models.train.calibrate_trend): BCE against uniform
+        # negatives learns "trending or not", not how far to follow this week's attention
+        # when ranking.
         self.register_buffer("trend_weight", torch.zeros(()))
+        self.register_buffer("novelty_weight", torch.zeros(()))
 
     def forward(
         self, e_u: torch.Tensor, e_i: torch.Tensor, trend: torch.Tensor | None = None
@@ -119,8 +124,10 @@ class RankNet(nn.Module):
                 raise ValueError("this RankNet was trained with trend features: pass them")
             parts.append(trend)
         logit = self.body(torch.cat(parts, dim=-1)).squeeze(-1)
-        if self.trend:
+        if self.windows:
             logit = logit + self.trend_weight * trend[..., 0]  # type: ignore[index]
+        if self.novelty:
+            logit = logit + self.novelty_weight * trend[..., -1]  # type: ignore[index]
         return logit
 
 
@@ -157,4 +164,5 @@ class Nets:
     def load_state_dict(self, state: dict[str, dict[str, torch.Tensor]]) -> None:
         self.user.load_state_dict(state["user"])
         self.item.load_state_dict(state["item"])
-        self.rank.load_state_dict(state["rank"])
+        # Artefacts from before the novelty feature have no novelty weight: it was 0.
+        self.rank.load_state_dict({"novelty_weight": torch.zeros(()), **state["rank"]})

@@ -87,11 +87,40 @@ def history_ids(
     return ids, source.history_w
 
 
-def training_trend(data: TrainingSet, windows_days: tuple[float, ...]) -> Trend | None:
-    """Recent popularity from the training interactions (None without windows)."""
-    if not windows_days:
+def training_trend(data: TrainingSet, config: NetConfig) -> Trend | None:
+    """Recent popularity (and novelty) from the training interactions, as ``config``'s
+    RankNet sees them (None when it sees neither)."""
+    if not config.trend_days and not config.novelty:
         return None
-    return Trend(data.item, data.t, data.n_items, windows_days)
+    return Trend(data.item, data.t, data.n_items, config.trend_days, novelty=config.novelty)
+
+
+def trending_now(trend: Trend | None, now: np.ndarray | None, n: int = TRENDING_CANDIDATES,
+                 allowed: np.ndarray | None = None) -> np.ndarray | None:  # fmt: skip
+    """The trending candidate source for ``now`` = trend features [J, P], if any window."""
+    if trend is None or now is None or not len(trend.windows):
+        return None
+    return trending(now, n, allowed)
+
+
+@dataclass
+class ServedInputs:
+    """What the served path needs for one holdout, computed once per set of weights."""
+
+    e_u: np.ndarray
+    e_items: np.ndarray
+    allowed: np.ndarray
+    now: np.ndarray | None
+    always: np.ndarray | None
+
+
+def served_inputs(nets: Nets, data: TrainingSet, item_ids: np.ndarray, holdout: Holdout,
+                  trend: Trend | None) -> ServedInputs:  # fmt: skip
+    e_items = item_embeddings(nets, data.item_x[data.current_row], item_ids)
+    e_u = user_embedding(nets, holdout.user_x, history_ids(holdout, item_ids))
+    allowed = data.availability.at(np.arange(data.n_items), np.full(data.n_items, holdout.at))
+    now = None if trend is None else trend.features(np.arange(data.n_items), holdout.at)
+    return ServedInputs(e_u, e_items, allowed, now, trending_now(trend, now, allowed=allowed))
 
 
 def evaluate_served(
@@ -103,17 +132,13 @@ def evaluate_served(
     k: int,
     candidates: int,
     trend: Trend | None = None,
-    trending_candidates: int = TRENDING_CANDIDATES,
+    inputs: ServedInputs | None = None,
 ) -> dict[str, float]:
     """Precision@k of retrieve (inner product, top ``candidates``) -> RankNet -> top k, and
     the share of the relevant items that survive retrieval."""
-    e_items = item_embeddings(nets, data.item_x[data.current_row], item_ids)
-    e_u = user_embedding(nets, holdout.user_x, history_ids(holdout, item_ids))
-    allowed = data.availability.at(np.arange(data.n_items), np.full(data.n_items, holdout.at))
-    now = None if trend is None else trend.features(np.arange(data.n_items), holdout.at)
-    always = None if now is None else trending(now, trending_candidates, allowed)
-    ranked, retrieved = top_k(nets, e_u, e_items, holdout.seen, k=k, candidates=candidates,
-                              allowed=allowed, trend=now, always=always)  # fmt: skip
+    x = inputs or served_inputs(nets, data, item_ids, holdout, trend)
+    ranked, retrieved = top_k(nets, x.e_u, x.e_items, holdout.seen, k=k, candidates=candidates,
+                              allowed=x.allowed, trend=x.now, always=x.always)  # fmt: skip
     return {
         f"precision@{k}": precision_at_k(ranked, holdout.relevant, k),
         f"recall@{k}": recall_at_k(ranked, holdout.relevant, k),
@@ -144,6 +169,8 @@ def train(
     id_dropout: float = 0.3,
     trend_days: tuple[float, ...] = (7.0,),
     trend_weights: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0),
+    novelty: bool = True,
+    novelty_weights: tuple[float, ...] = (0.0, 1.0, 2.0, 4.0, 8.0),
     patience: int = 5,
     k: int = 5,
     candidates: int = 200,
@@ -169,9 +196,9 @@ def train(
         user_width=data.user_x.shape[1], item_width=data.item_x.shape[1],
         n_items=data.n_items if id_embeddings else 0, history=history, dim=dim,
         hidden=tuple(hidden), rank_hidden=tuple(rank_hidden), dropout=dropout,
-        trend_days=tuple(float(d) for d in trend_days),
+        trend_days=tuple(float(d) for d in trend_days), novelty=novelty,
     )  # fmt: skip
-    trend = training_trend(data, config.trend_days)
+    trend = training_trend(data, config)
     nets = Nets(config)
     sparse = [m.weight for m in (nets.item.ids, nets.user.history) if m is not None]
     dense = [p for p in nets.parameters() if all(p is not q for q in sparse)]
@@ -257,26 +284,33 @@ def train(
                 break
     nets.load_state_dict(best_state)
     nets.train(False)
-    if trend is not None and trend_weights:
-        calibrate_trend(nets, data, item_ids, validation, trend, trend_weights, result,
+    if trend is not None:
+        calibrate_trend(nets, data, item_ids, validation, trend,
+                        trend_weights if config.trend_days else (0.0,),
+                        novelty_weights if novelty else (0.0,), result,
                         k=k, candidates=candidates)  # fmt: skip
     return result
 
 
 def calibrate_trend(
     nets: Nets, data: TrainingSet, item_ids: np.ndarray, validation: Holdout, trend: Trend,
-    weights: tuple[float, ...], result: TrainResult, *, k: int, candidates: int,
+    weights: tuple[float, ...], novelty_weights: tuple[float, ...], result: TrainResult, *,
+    k: int, candidates: int,
 ) -> None:  # fmt: skip
-    """Choose RankNet's trend weight on validation (ties: the smallest); records it and the
-    validation metrics with it in ``result``."""
-    best_w, best = 0.0, None
-    for w in sorted(weights):
-        nets.rank.trend_weight.fill_(float(w))
-        val = evaluate_served(nets, data, item_ids, validation, k=k, candidates=candidates,
-                              trend=trend)  # fmt: skip
-        if best is None or val[f"precision@{k}"] > best[f"precision@{k}"]:
-            best_w, best = float(w), val
-    nets.rank.trend_weight.fill_(best_w)
-    result.params["trend_weight"] = best_w
+    """Choose RankNet's trend and novelty weights on validation, jointly over the grid (ties:
+    the smallest); records them and the validation metrics with them in ``result``."""
+    inputs = served_inputs(nets, data, item_ids, validation, trend)  # weights move no embedding
+    best_w, best = (0.0, 0.0), None
+    for w in sorted(weights or (0.0,)):
+        for nw in sorted(novelty_weights or (0.0,)):
+            nets.rank.trend_weight.fill_(float(w))
+            nets.rank.novelty_weight.fill_(float(nw))
+            val = evaluate_served(nets, data, item_ids, validation, k=k, candidates=candidates,
+                                  inputs=inputs)  # fmt: skip
+            if best is None or val[f"precision@{k}"] > best[f"precision@{k}"]:
+                best_w, best = (float(w), float(nw)), val
+    nets.rank.trend_weight.fill_(best_w[0])
+    nets.rank.novelty_weight.fill_(best_w[1])
+    result.params["trend_weight"], result.params["novelty_weight"] = best_w
     assert best is not None
     result.metrics = {f"val_{n}": v for n, v in best.items()}

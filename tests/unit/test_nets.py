@@ -74,6 +74,7 @@ def _fuel_problem(seed: int = 0) -> tuple[TrainingSet, Holdout]:
 def _train(data: TrainingSet, holdout: Holdout, **kw: object) -> object:
     kw = {"dim": 16, "hidden": (32,), "rank_hidden": (16,), "epochs": 15, "batch_size": 32,
           "lr": 5e-3, "progress": False, "patience": 15, "candidates": 20, "trend_days": (),
+          "novelty": False,
           **kw}  # fmt: skip
     return train(data, holdout, **kw)  # type: ignore[arg-type]
 

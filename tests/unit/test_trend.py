@@ -1,4 +1,4 @@
-"""Recent popularity: known counts, no look-ahead, and RankNet's use of it."""
+"""Recent popularity and novelty: known counts, no look-ahead, and RankNet's use of them."""
 
 from __future__ import annotations
 
@@ -32,6 +32,38 @@ def test_an_interaction_never_counts_itself_or_later_ones() -> None:
     assert trend.features(np.array([0]), 0.0)[0, 0] == 0.0  # before the timeline
     far = trend.features(np.array([0]), 1000 * DAY)[0, 0]  # long after: the window is empty
     assert far == 0.0
+
+
+def test_novelty_marks_items_without_any_interaction_before_t() -> None:
+    trend = Trend(ITEM, T, n_items=3, windows_days=(3.0,), novelty=True)
+    assert trend.width == 2
+    # Day 5: item 0 has been opened (days 1, 2), item 1 not yet (day 8), item 2 never.
+    assert trend.features(np.array([0, 1, 2]), 5 * DAY)[:, 1].tolist() == [0.0, 1.0, 1.0]
+    # Day 8.5: item 1 no longer new; at its own interaction (day 8) it still was.
+    assert trend.features(np.array([0, 1, 2]), 8.5 * DAY)[:, 1].tolist() == [0.0, 0.0, 1.0]
+    assert trend.features(np.array([1]), 8 * DAY)[0, 1] == 1.0
+    only = Trend(ITEM, T, n_items=3, windows_days=(), novelty=True)  # novelty without windows
+    assert only.features(np.array([0, 2]), 30 * DAY).tolist() == [[0.0], [1.0]]
+
+
+def test_ranknet_adds_the_novelty_weight_and_old_artefacts_load() -> None:
+    cfg = NetConfig(user_width=3, item_width=3, dim=4, hidden=(8,), trend_days=(7.0,),
+                    novelty=True)  # fmt: skip
+    nets = Nets(cfg)
+    nets.train(False)
+    e = torch.nn.functional.normalize(torch.randn(2, 4), dim=-1)
+    old, new = torch.tensor([[0.5, 0.0]] * 2), torch.tensor([[0.5, 1.0]] * 2)
+    before = nets.rank(e, e, new) - nets.rank(e, e, old)
+    nets.rank.novelty_weight.fill_(3.0)
+    nets.rank.trend_weight.fill_(5.0)  # the trend feature is equal: no effect on the gap
+    after = nets.rank(e, e, new) - nets.rank(e, e, old)
+    torch.testing.assert_close(after - before, torch.full((2,), 3.0))
+    # A state saved before novelty existed (no novelty_weight) loads, with weight 0.
+    plain = Nets(NetConfig(user_width=3, item_width=3, dim=4, hidden=(8,), trend_days=(7.0,)))
+    state = plain.state_dict()
+    del state["rank"]["novelty_weight"]
+    plain.load_state_dict(state)
+    assert float(plain.rank.novelty_weight) == 0.0
 
 
 def test_ranknet_with_trend_needs_it_and_adds_its_weight() -> None:

@@ -34,8 +34,7 @@ from models.inputs import user_matrix
 from models.profiles import posterior, rebuild, recent_items
 from models.schema import FeatureSchema
 from models.scoring import exhaustive_top_k, item_embeddings, rank_many, user_embedding
-from models.train import Holdout, history_ids, train, training_trend
-from models.trend import TRENDING_CANDIDATES, trending
+from models.train import Holdout, history_ids, train, training_trend, trending_now
 from workers.jobs.training import Prepared, prepare
 
 BASELINES = ("popularity", "lightfm-cf", "lightfm-hybrid", "als")
@@ -186,18 +185,20 @@ def run(
         else prepared
     )
     store = MilvusStore(milvus_uri)
-    served_runs, exhaustive_runs, recalls, epochs, weights = [], [], [], [], []
+    served_runs, exhaustive_runs, recalls, epochs, weights, novelty = [], [], [], [], [], []
     for seed in range(config.seeds):
         result = train(prepared.data, prepared.validation, seed=seed, progress=False,
                        candidates=config.candidates, **config.train_params)  # fmt: skip
         epochs.append(result.best_epoch)
         weights.append(result.params.get("trend_weight"))
+        novelty.append(result.params.get("novelty_weight"))
         if config.refit:  # the latest interactions matter most in a temporal split
-            # The trend weight chosen on validation carries over: the refit's own validation
-            # is too small to choose by.
+            # The weights chosen on validation carry over: the refit's own validation is too
+            # small to choose by.
             params = {**config.train_params, "epochs": result.best_epoch,
                       "patience": result.best_epoch + 1,
-                      "trend_weights": (result.params.get("trend_weight", 0.0),)}  # fmt: skip
+                      "trend_weights": (result.params.get("trend_weight", 0.0),),
+                      "novelty_weights": (result.params.get("novelty_weight", 0.0),)}  # fmt: skip
             result = train(full.data, full.validation, seed=seed, progress=False,
                            candidates=config.candidates, **params)  # fmt: skip
         nets = result.nets
@@ -205,10 +206,10 @@ def run(
                                   result.item_ids)  # fmt: skip
         e_u = user_embedding(nets, tests.holdout.user_x,
                              history_ids(tests.holdout, result.item_ids))  # fmt: skip
-        # Recent popularity as of the test start, from every training interaction.
-        tr = training_trend(full.data, nets.config.trend_days)
+        # Recent popularity and novelty as of the test start, from every training interaction.
+        tr = training_trend(full.data, nets.config)
         now = None if tr is None else tr.features(np.arange(n_items), test_start)
-        always = None if now is None else trending(now, TRENDING_CANDIDATES)
+        always = trending_now(tr, now)
         exhaustive = exhaustive_top_k(nets, e_u, e_items, tests.holdout.seen, k=k_max, trend=now)
         collection = f"eval_{config.dataset.replace('-', '_')}_s{seed}"
         store.create(collection, nets.config.dim)
@@ -225,7 +226,7 @@ def run(
         steps.update()
     store.close()
     params = {**result.params, "best_epochs": epochs, "trend_weights": weights,
-              "refit_on_validation": config.refit}  # fmt: skip
+              "novelty_weights": novelty, "refit_on_validation": config.refit}  # fmt: skip
     params.pop("progress", None)
     models["forecourt-served"] = {**aggregate(served_runs), **aggregate(recalls), "params": params}
     models["forecourt-exhaustive"] = {**aggregate(exhaustive_runs), "params": params}
