@@ -60,6 +60,25 @@ class Settings(BaseSettings):
         2_000_000, gt=0, description="Most interactions per training run (latest kept)"
     )
 
+    ingest_token: str | None = Field(
+        None, description="Bearer token for ingestion writes (the admin token also works)"
+    )
+    admin_token: str | None = Field(None, description="Bearer token for /v1/admin endpoints")
+    serve_candidates: int = Field(200, gt=0, le=5000, description="Milvus candidates per query")
+    serve_max_k: int = Field(100, gt=0, description="Largest k a request may ask for")
+    serve_exclude_viewed: bool = Field(
+        False, description="Also leave out vehicles the user viewed (contacted ones always)"
+    )
+    serve_max_batch: int = Field(1000, gt=0, description="Most records per ingestion request")
+    serve_model_ttl_s: float = Field(
+        1.0, ge=0, description="How often serving re-reads which model version is active"
+    )
+
+    @property
+    def milvus(self) -> str:
+        """The Milvus URI: a server if set, else the Milvus Lite file under ``home``."""
+        return self.milvus_uri or str((self.home / "milvus.db").resolve())
+
     @property
     def artefacts(self) -> Path:
         return self.artifact_dir or self.home / "artefacts"

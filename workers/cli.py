@@ -28,6 +28,7 @@ from workers.jobs import evaluation_report
 from workers.jobs.evaluate import EvalConfig
 from workers.jobs.profiles import profile_config, rebuild_profiles, update_profile
 from workers.jobs.training import train_model
+from workers.serving_cli import publish_command, recommend, serve
 
 
 def _engine_at_head(settings: Settings) -> Engine:
@@ -191,7 +192,7 @@ DATASET_PROFILES = {
 # ranks, a day of its nine. Taobao without id embeddings: 70% of its later interactions hit
 # items never seen in training, and content alone ranked them better (0.022 against 0.015).
 DATASET_TRAINING: dict[str, dict[str, object]] = {
-    "movielens-100k": {"trend_days": (14.0,)},
+    "movielens-100k": {"trend_days": (14.0,), "novelty": False},
     "taobao": {"trend_days": (1.0,), "id_embeddings": False},
 }
 DATASET_FOLDERS = {"movielens-100k": "movielens-100k", "taobao": "taobao-userbehavior-partial"}
@@ -261,5 +262,7 @@ def evaluate_command(settings: Settings, dataset: str | None, data_dir: Path | N
 
 
 main.add_command(demo)
+for command in (publish_command, serve, recommend):
+    main.add_command(command)
 
 __all__ = ["main"]

@@ -61,16 +61,52 @@ def versions(conn: Connection) -> list[Any]:
     )
 
 
-def activate(conn: Connection, version: int) -> None:
+def get(conn: Connection, version: int) -> Any:
+    return conn.execute(
+        text("SELECT id, status, artefact, space_id, collection, vectors, published_at"
+             " FROM model_versions WHERE id = :id"),
+        {"id": version},
+    ).one_or_none()  # fmt: skip
+
+
+def latest_ready(conn: Connection) -> int | None:
+    """The newest version that finished training and is not retired or failed."""
+    return conn.execute(
+        text("SELECT max(id) FROM model_versions WHERE status IN ('ready', 'active')")
+    ).scalar_one()
+
+
+def published(conn: Connection, version: int, collection: str, vectors: int) -> None:
+    conn.execute(
+        text("UPDATE model_versions SET collection = :c, vectors = :n, published_at = now(),"
+             " updated_at = now() WHERE id = :id"),
+        {"c": collection, "n": vectors, "id": version},
+    )  # fmt: skip
+
+
+def collections_in_use(conn: Connection) -> set[str]:
+    return set(
+        conn.execute(
+            text("SELECT collection FROM model_versions WHERE collection IS NOT NULL")
+        ).scalars()
+    )
+
+
+def activate(conn: Connection, version: int, *, require_published: bool = False) -> None:
     """Make ``version`` (ready or retired) the serving one, retiring the active one, in the
-    caller's transaction: readers see either the old or the new, never none."""
-    status = conn.execute(
-        text("SELECT status FROM model_versions WHERE id = :id FOR UPDATE"), {"id": version}
-    ).scalar_one_or_none()
-    if status is None:
+    caller's transaction: readers see either the old or the new, never none. With
+    ``require_published``, only a version whose embeddings are in Milvus (what serving needs)."""
+    row = conn.execute(
+        text("SELECT status, collection FROM model_versions WHERE id = :id FOR UPDATE"),
+        {"id": version},
+    ).one_or_none()
+    if row is None:
         raise LookupError(f"no model version {version}")
+    status = row.status
     if status not in ("ready", "retired", "active"):
         raise ValueError(f"model version {version} is {status}, not ready")
+    if require_published and row.collection is None:
+        raise ValueError(f"model version {version} is not published (forecourt publish)")
     conn.execute(
         text("UPDATE model_versions SET status = 'retired', updated_at = now()"
              " WHERE status = 'active' AND id <> :id"),
@@ -84,5 +120,6 @@ def activate(conn: Connection, version: int) -> None:
 
 def active(conn: Connection) -> Any:
     return conn.execute(
-        text("SELECT id, artefact, space_id FROM model_versions WHERE status = 'active'")
-    ).one_or_none()
+        text("SELECT id, artefact, space_id, collection FROM model_versions"
+             " WHERE status = 'active'")
+    ).one_or_none()  # fmt: skip

@@ -202,6 +202,10 @@ class ModelVersion(Base):
     params: Mapped[dict[str, Any]]
     metrics: Mapped[dict[str, Any]]
     error: Mapped[str | None] = mapped_column(Text)
+    # Its published vehicle embeddings: the Milvus collection, how many, when.
+    collection: Mapped[str | None] = mapped_column(Text)
+    vectors: Mapped[int | None] = mapped_column(BigInteger)
+    published_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 

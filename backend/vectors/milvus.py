@@ -75,7 +75,15 @@ class MilvusStore:
         self.client.delete(name, ids=[int(i) for i in ids])
 
     def count(self, name: str) -> int:
+        """Rows stored, after a flush: a server's statistics lag the inserts until then."""
+        if not self.lite:
+            self.client.flush(name)
         return int(self.client.get_collection_stats(name)["row_count"])
+
+    def vectors(self, name: str, ids: np.ndarray) -> dict[int, np.ndarray]:
+        """The stored embeddings of ``ids`` (those present)."""
+        rows = self.client.get(name, ids=[int(i) for i in ids], output_fields=[VECTOR])
+        return {int(r[PRIMARY]): np.asarray(r[VECTOR], np.float32) for r in rows}
 
     def search(
         self, name: str, vectors: np.ndarray, limit: int, *, filter: str = "",

@@ -38,13 +38,13 @@ def _tables(engine: Engine) -> set[str]:
 
 
 def test_one_head(empty_engine: Engine) -> None:
-    assert migrate.heads(empty_engine) == ["0003"]
+    assert migrate.heads(empty_engine) == ["0004"]
 
 
 def test_upgrade_downgrade_upgrade(empty_engine: Engine) -> None:
     assert migrate.current(empty_engine) is None
     migrate.upgrade(empty_engine)
-    assert migrate.current(empty_engine) == "0003"
+    assert migrate.current(empty_engine) == "0004"
     assert _tables(empty_engine) == TABLES
     migrate.downgrade(empty_engine, "base")
     assert migrate.current(empty_engine) is None
@@ -74,6 +74,6 @@ def test_cli_db_upgrade(empty_db_url: str, tmp_path) -> None:
     env = {"FORECOURT_DATABASE_URL": empty_db_url, "FORECOURT_HOME": str(tmp_path)}
     result = CliRunner().invoke(main, ["db", "upgrade"], env=env)
     assert result.exit_code == 0, result.output
-    assert "revision 0003" in result.output
+    assert "revision 0004" in result.output
     result = CliRunner().invoke(main, ["db", "current"], env=env)
-    assert result.output.strip() == "0003"
+    assert result.output.strip() == "0004"

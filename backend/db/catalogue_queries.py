@@ -1,0 +1,73 @@
+"""Reads of the live catalogue for publication and serving: available vehicles with their
+current features, and the interaction counts RankNet's trend features need."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+AVAILABLE = """
+    SELECT v.id, v.external_id, v.title, vv.features
+    FROM vehicles v JOIN vehicle_versions vv ON vv.vehicle_id = v.id AND vv.valid_to IS NULL
+    WHERE v.status = 'available'
+"""
+
+
+def available(conn: Connection, ids: Sequence[int] | None = None) -> list[Any]:
+    """(id, external_id, title, features) of every available vehicle, or of those of ``ids``
+    that are available (sold or removed ones are left out), ordered by id."""
+    if ids is None:
+        return list(conn.execute(text(AVAILABLE + " ORDER BY v.id")))
+    return list(
+        conn.execute(text(AVAILABLE + " AND v.id = ANY(:ids) ORDER BY v.id"), {"ids": list(ids)})
+    )
+
+
+def vehicle_by_external(conn: Connection, external_id: str) -> Any:
+    return conn.execute(
+        text(
+            "SELECT v.id, v.external_id, v.title, v.status, v.source, vv.features FROM vehicles v"
+            " LEFT JOIN vehicle_versions vv ON vv.vehicle_id = v.id AND vv.valid_to IS NULL"
+            " WHERE v.external_id = :e"
+        ),
+        {"e": external_id},
+    ).one_or_none()
+
+
+def vehicle_ids(conn: Connection, external_ids: Sequence[str]) -> dict[str, int]:
+    rows = conn.execute(
+        text("SELECT external_id, id FROM vehicles WHERE external_id = ANY(:e)"),
+        {"e": list(external_ids)},
+    )
+    return {e: i for e, i in rows}
+
+
+def recent_counts(conn: Connection, since: datetime, until: datetime) -> list[Any]:
+    """(vehicle_id, interactions) in [since, until): the trend window, a BRIN range scan."""
+    return list(
+        conn.execute(
+            text(
+                "SELECT vehicle_id, count(*) FROM events"
+                " WHERE occurred_at >= :s AND occurred_at < :u GROUP BY vehicle_id"
+            ),
+            {"s": since, "u": until},
+        )
+    )
+
+
+def interacted_since(conn: Connection, after_event_id: int) -> tuple[list[tuple[int, int]], int]:
+    """(vehicle_id, events) for the events whose id is above ``after_event_id`` (ids only
+    grow), and the highest event id: all-time counts, kept incrementally (novelty, and the
+    popularity fallback)."""
+    rows = conn.execute(
+        text("SELECT vehicle_id, count(*), max(id) FROM events WHERE id > :a GROUP BY vehicle_id"),
+        {"a": after_event_id},
+    ).all()
+    return [(r[0], r[1]) for r in rows], max((r[2] for r in rows), default=after_event_id)
+
+
+def latest_event(conn: Connection) -> datetime | None:
+    return conn.execute(text("SELECT max(occurred_at) FROM events")).scalar_one()

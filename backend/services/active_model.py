@@ -1,0 +1,94 @@
+"""The serving model: the active version's artefact and collection, swapped without a
+restart when another version is activated."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from backend.db import registry
+from models import checkpoint
+from models.inputs import item_matrix
+from models.nets import Nets
+from models.profiles import ProfileConfig
+from models.scoring import item_embeddings
+
+
+class NoActiveModel(LookupError):
+    """Nothing to serve: no version is active, or the active one is not published."""
+
+
+@dataclass
+class ActiveModel:
+    version: int
+    collection: str
+    artefact: checkpoint.Artefact
+    cfg: ProfileConfig = field(init=False)
+
+    def __post_init__(self) -> None:
+        doc = self.artefact.meta.get("profile_config", {})
+        doc = {**doc, "type_weights": tuple(doc["type_weights"]) if doc.get("type_weights")
+               else None}  # fmt: skip
+        self.cfg = ProfileConfig(**doc)
+
+    @property
+    def nets(self) -> Nets:
+        return self.artefact.nets
+
+    def id_index(self, vehicle_ids: np.ndarray) -> np.ndarray:
+        """Store ids -> id-embedding indices (0 for vehicles the model never saw)."""
+        known = self.artefact.vehicle_ids  # ascending
+        vehicle_ids = np.asarray(vehicle_ids, dtype=np.int64)
+        if not len(known):
+            return np.zeros(len(vehicle_ids), np.int64)
+        pos = np.minimum(np.searchsorted(known, vehicle_ids), len(known) - 1)
+        hit = known[pos] == vehicle_ids
+        return np.where(hit, self.artefact.item_ids[pos], 0).astype(np.int64)
+
+    def embed(self, vehicle_ids: np.ndarray, features: list[dict[str, Any]]) -> np.ndarray:
+        """ItemNet embeddings [n, dim] of vehicles from their current features: a new
+        listing needs no retraining, only its features."""
+        x = item_matrix(self.artefact.space.encode(features))
+        return item_embeddings(self.nets, x, self.id_index(vehicle_ids))
+
+
+class ModelCache:
+    """The active model, re-read from the registry at most every ``ttl_s`` seconds; an
+    artefact is loaded once per version (previous ones kept, so a rollback is instant)."""
+
+    def __init__(self, engine: Engine, *, ttl_s: float = 1.0) -> None:
+        self.engine, self.ttl_s = engine, ttl_s
+        self._lock = threading.Lock()
+        self._loaded: dict[int, ActiveModel] = {}
+        self._current: ActiveModel | None = None
+        self._checked = -np.inf
+
+    def current(self) -> ActiveModel:
+        now = time.monotonic()
+        if now - self._checked >= self.ttl_s:
+            with self._lock:
+                if now - self._checked >= self.ttl_s:
+                    self._current = self._read()
+                    self._checked = now
+        if self._current is None:
+            raise NoActiveModel("no active, published model version: train, then publish")
+        return self._current
+
+    def invalidate(self) -> None:
+        self._checked = -np.inf
+
+    def _read(self) -> ActiveModel | None:
+        with self.engine.connect() as conn:
+            row = registry.active(conn)
+        if row is None or row.collection is None or row.artefact is None:
+            return None
+        if row.id not in self._loaded:
+            art = checkpoint.load(Path(row.artefact))
+            self._loaded = {**self._loaded, row.id: ActiveModel(row.id, row.collection, art)}
+        return self._loaded[row.id]

@@ -1,0 +1,84 @@
+"""Recent attention per vehicle at serving time: the trend and novelty features RankNet was
+trained with (models/trend.py), from the events table, refreshed every few seconds.
+
+"Now" is the latest event's time: on a live marketplace that is seconds ago; on a
+historical dataset it is the data's own present, where its windows are not empty."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy import Engine
+
+from backend.db import catalogue_queries as cq
+from backend.services.active_model import ActiveModel
+from models.profiles import DAY
+
+
+class Attention:
+    def __init__(self, engine: Engine, *, ttl_s: float = 10.0) -> None:
+        self.engine, self.ttl_s = engine, ttl_s
+        self._lock = threading.Lock()
+        self._at = -np.inf
+        self._last_event_id = 0
+        self._ever: dict[int, int] = {}  # vehicle -> interactions so far (incremental)
+        self._windows: dict[float, dict[int, int]] = {}  # window days -> vehicle -> count
+        self._totals: dict[float, int] = {}
+        self.now: datetime | None = None
+
+    def refresh(self, days: tuple[float, ...], *, force: bool = False) -> None:
+        if (
+            not force
+            and time.monotonic() - self._at < self.ttl_s
+            and set(days) <= set(self._windows)
+        ):
+            return
+        with self._lock, self.engine.connect() as conn:
+            now = cq.latest_event(conn)
+            counted, top = cq.interacted_since(conn, self._last_event_id)
+            ever = dict(self._ever)
+            for vehicle, n in counted:
+                ever[vehicle] = ever.get(vehicle, 0) + n
+            windows, totals = {}, {}
+            for d in days:
+                rows = [] if now is None else cq.recent_counts(conn, now - timedelta(days=d), now)
+                windows[d] = dict(rows)
+                totals[d] = sum(n for _, n in rows)
+            self._ever, self._last_event_id = ever, top
+            self._windows, self._totals, self.now = windows, totals, now
+            self._at = time.monotonic()
+
+    def features(self, model: ActiveModel, vehicle_ids: np.ndarray) -> np.ndarray | None:
+        """[n, windows (+ novelty)] as models.trend.Trend computes them, or None when the
+        model's RankNet takes none."""
+        cfg = model.nets.config
+        if not cfg.trend_days and not cfg.novelty:
+            return None
+        self.refresh(cfg.trend_days)
+        n_items = max(len(model.artefact.vehicle_ids), 1)
+        cols = []
+        for d in cfg.trend_days:
+            counts = self._windows.get(d, {})
+            mean = max(self._totals.get(d, 0), 1) / n_items
+            cols.append(np.log1p(np.array([counts.get(int(v), 0) for v in vehicle_ids]) / mean))
+        if cfg.novelty:
+            cols.append(np.array([self._ever.get(int(v), 0) == 0 for v in vehicle_ids]))
+        return np.stack(cols, axis=1).astype(np.float32) if cols else None
+
+    def popular(self, days: tuple[float, ...], n: int) -> list[int]:
+        """The ``n`` vehicles with most interactions in the first window (ties, and without
+        a window: all-time counts)."""
+        self.refresh(days)
+        recent = self._windows.get(days[0], {}) if days else {}
+        ranked = sorted(self._ever, key=lambda v: (-recent.get(v, 0), -self._ever[v], v))
+        return ranked[:n]
+
+    @property
+    def now_ts(self) -> float:
+        return self.now.timestamp() if self.now is not None else time.time()
+
+
+__all__ = ["DAY", "Attention"]

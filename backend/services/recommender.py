@@ -1,0 +1,206 @@
+"""Recommendations: profile -> UserNet -> Milvus top T (filtered) -> availability in
+PostgreSQL -> RankNet -> top k with reasons; a popularity fallback for users without
+history. Every stage is timed (the benchmark and /metrics report the shares)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine
+
+from backend.db import catalogue_queries as cq
+from backend.db import serving_queries as sq
+from backend.services.active_model import ActiveModel, ModelCache
+from backend.services.attention import Attention
+from backend.services.explain import reasons
+from backend.services.indexing import Filters
+from backend.vectors.milvus import MilvusStore
+from models.inputs import stored_user_matrix, user_matrix, user_width
+from models.profiles import DAY, Events, Prior, posterior, rebuild
+from models.scoring import rank, user_embedding
+from models.trend import TRENDING_CANDIDATES
+
+VIEW, BOOKMARK, CONTACT = 0, 1, 2
+
+
+class UnknownUser(LookupError):
+    pass
+
+
+class UnknownVehicle(LookupError):
+    pass
+
+
+@dataclass
+class Item:
+    vehicle_id: str
+    title: str | None
+    score: float
+    features: dict[str, Any]
+    reasons: list[str]
+
+
+@dataclass
+class Result:
+    items: list[Item]
+    model_version: int
+    fallback: str | None = None  # why the model was not used ("no-history", ...)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.t, self.laps = time.perf_counter(), {}
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = self.laps.get(name, 0.0) + (now - self.t) * 1e3
+        self.t = now
+
+
+class Recommender:
+    def __init__(self, engine: Engine, store: MilvusStore, models: ModelCache,
+                 attention: Attention, *, exclude_viewed: bool = False,
+                 overfetch: float = 0.25) -> None:  # fmt: skip
+        self.engine, self.store, self.models, self.attention = engine, store, models, attention
+        self.exclude_viewed, self.overfetch = exclude_viewed, overfetch
+
+    # -- entry points -------------------------------------------------------------------
+    def for_user(self, external_id: str, *, k: int, candidates: int, filters: Filters,
+                 exclude_viewed: bool | None = None) -> Result:  # fmt: skip
+        clock, model = _Clock(), self.models.current()
+        with self.engine.connect() as conn:
+            row = sq.user_profile(conn, external_id)
+            if row is None:
+                raise UnknownUser(f"no user {external_id!r}")
+            events = sq.user_events(conn, row.id)
+        clock.lap("profile")
+        viewed = self.exclude_viewed if exclude_viewed is None else exclude_viewed
+        exclude = {v for v, kind, _ in events if kind == CONTACT or viewed}
+        space = model.artefact.space
+        width = user_width(space.categorical_width, len(space.scalers), space.attribute_width)
+        vector = None if row.vector is None else np.frombuffer(row.vector, dtype="<f4")
+        if vector is None or not row.event_count or len(vector) != width:
+            reason = "no-history" if vector is None or not row.event_count else "stale-profile"
+            return self._popular(model, k, filters, exclude, reason, clock)
+        user_x = stored_user_matrix(vector[None, :], space)
+        history = self._history(model, events)
+        return self._ranked(model, user_x, vector, history, exclude, k, candidates, filters,
+                            clock)  # fmt: skip
+
+    def for_visitor(self, viewed: Sequence[str], *, k: int, candidates: int,
+                    filters: Filters) -> Result:  # fmt: skip
+        """An anonymous visitor: a profile built on the fly from the vehicles just viewed."""
+        clock, model = _Clock(), self.models.current()
+        with self.engine.connect() as conn:
+            ids = cq.vehicle_ids(conn, list(viewed))
+            missing = [v for v in viewed if v not in ids]
+            if missing:
+                raise UnknownVehicle(f"unknown vehicles: {', '.join(missing[:10])}")
+            rows = {r.id: r for r in (cq.vehicle_by_external(conn, v) for v in viewed)}
+        clock.lap("profile")
+        if not viewed:
+            return self._popular(model, k, filters, set(), "no-history", clock)
+        art, now = model.artefact, self.attention.now_ts
+        space = art.space
+        prior = Prior(*(np.asarray(art.meta["prior"][p]) for p in ("cat", "mean", "std")))
+        order = [ids[v] for v in viewed]
+        feats = [rows[i].features or {} for i in order]
+        events = Events.from_items(space, [0] * len(order), [now] * len(order),
+                                   [VIEW] * len(order), feats)  # fmt: skip
+        types = np.asarray(model.cfg.type_weights or (1.0, 1.0, 1.0))
+        vector = posterior(rebuild(events, 1, now, model.cfg, types), space, prior, model.cfg)
+        attrs = np.zeros((1, space.attribute_width), np.float32)
+        user_x = user_matrix(vector, attrs)
+        history = self._history(model, [(i, VIEW, now) for i in reversed(order)])
+        return self._ranked(model, user_x, vector[0], history, set(order), k, candidates,
+                            filters, clock)  # fmt: skip
+
+    def similar(self, external_id: str, *, k: int, filters: Filters) -> Result:
+        """ItemNet neighbours of a vehicle (available ones only, never itself)."""
+        clock, model = _Clock(), self.models.current()
+        with self.engine.connect() as conn:
+            row = cq.vehicle_by_external(conn, external_id)
+        if row is None or row.features is None:
+            raise UnknownVehicle(f"no vehicle {external_id!r}")
+        e = model.embed(np.array([row.id]), [row.features])
+        clock.lap("profile")
+        limit = min(16_384, int((k + 1) * (1 + self.overfetch)) + 10)
+        ids, scores = self.store.search(model.collection, e, limit, filter=filters.expression())
+        clock.lap("ann")
+        keep = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True)
+                if i >= 0 and i != row.id]  # fmt: skip
+        with self.engine.connect() as conn:
+            live = {r.id: r for r in cq.available(conn, [i for i, _ in keep])}
+        clock.lap("filter")
+        ok = [(live[i], s) for i, s in keep if i in live and filters.matches(live[i].features)]
+        items = [Item(r.external_id, r.title, s, r.features, []) for r, s in ok[:k]]
+        return Result(items, model.version, None, clock.laps)
+
+    # -- stages -------------------------------------------------------------------------
+    def _history(self, model: ActiveModel,
+                 events: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
+        """The user's recent vehicles as UserNet pools them (latest last, profile weights)."""
+        length = model.nets.config.history
+        if not length:
+            return None
+        now = self.attention.now_ts
+        recent = [e for e in events if e[2] > now - model.cfg.window_days * DAY][:length]
+        recent.reverse()
+        items = np.zeros((1, length), np.int64)
+        weights = np.zeros((1, length), np.float32)
+        if recent:
+            idx = model.id_index(np.array([e[0] for e in recent]))
+            types = np.asarray(model.cfg.type_weights or (1.0, 1.0, 1.0))
+            w = np.array([types[e[1]] * 2.0 ** (-(now - e[2]) / DAY / model.cfg.half_life_days)
+                          for e in recent])  # fmt: skip
+            items[0, -len(recent) :], weights[0, -len(recent) :] = idx, w
+        return items, weights
+
+    def _ranked(self, model: ActiveModel, user_x: np.ndarray, vector: np.ndarray,
+                history: tuple[np.ndarray, np.ndarray] | None, exclude: set[int], k: int,
+                candidates: int, filters: Filters, clock: _Clock) -> Result:  # fmt: skip
+        nets = model.nets
+        e_u = user_embedding(nets, user_x, history)
+        clock.lap("usernet")
+        limit = min(16_384, int(candidates * (1 + self.overfetch)) + len(exclude))
+        ids, _ = self.store.search(model.collection, e_u, limit, filter=filters.expression())
+        clock.lap("ann")
+        found = [int(i) for i in ids[0] if i >= 0 and int(i) not in exclude][:candidates]
+        if nets.config.trend_days:  # the second source: what is drawing attention now
+            extra = self.attention.popular(nets.config.trend_days, TRENDING_CANDIDATES)
+            found += [v for v in extra if v not in exclude]
+        with self.engine.connect() as conn:
+            live = [r for r in cq.available(conn, sorted(set(found)))
+                    if filters.matches(r.features)]  # fmt: skip
+        clock.lap("filter")
+        if not live:
+            return Result([], model.version, None, clock.laps)
+        vids = np.array([r.id for r in live], dtype=np.int64)
+        e_items = model.embed(vids, [r.features for r in live])
+        scores = rank(nets, e_u[0], e_items, self.attention.features(model, vids))
+        clock.lap("ranknet")
+        top = np.argsort(-scores, kind="stable")[:k]
+        space = model.artefact.space
+        items = [Item(live[i].external_id, live[i].title, float(scores[i]), live[i].features,
+                      reasons(space, vector, live[i].features)) for i in top]  # fmt: skip
+        return Result(items, model.version, None, clock.laps)
+
+    def _popular(self, model: ActiveModel, k: int, filters: Filters, exclude: set[int],
+                 reason: str, clock: _Clock) -> Result:  # fmt: skip
+        """The fallback: the most-interacted available vehicles (recent window first)."""
+        days = model.nets.config.trend_days or (7.0,)
+        ranked = [v for v in self.attention.popular(days, 20 * k + len(exclude) + 100)
+                  if v not in exclude]  # fmt: skip
+        with self.engine.connect() as conn:
+            live = {r.id: r for r in cq.available(conn, ranked)}
+        clock.lap("filter")
+        picked = [live[v] for v in ranked if v in live and filters.matches(live[v].features)][:k]
+        n = max(len(picked), 1)
+        items = [Item(r.external_id, r.title, 1.0 - i / n, r.features, ["popular right now"])
+                 for i, r in enumerate(picked)]  # fmt: skip
+        return Result(items, model.version, reason, clock.laps)
