@@ -91,8 +91,8 @@ class MilvusStore:
     ) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
         """Top ``limit`` ids and inner products per query row; -1 / -inf pad short pages."""
         params: dict[str, Any] = {"metric_type": "IP"}
-        if ef and not self.lite:
-            params["params"] = {"ef": max(ef, limit)}
+        if not self.lite:  # HNSW needs ef >= limit; more buys recall for time
+            params["params"] = {"ef": max(ef or 0, limit)}
         hits = self.client.search(name, data=np.asarray(vectors, np.float32).tolist(),
                                   limit=limit, filter=filter, search_params=params)  # fmt: skip
         ids = np.full((len(hits), limit), -1, dtype=np.int64)

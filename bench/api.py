@@ -1,0 +1,183 @@
+"""The recommendations endpoint over HTTP on loopback, against a real Milvus server.
+
+    python bench/api.py [--vehicles 100000] [--users 2000] [--events 200000] [--requests 2000]
+
+Generates a marketplace, imports it into a scratch database (FORECOURT_DATABASE_URL's
+server, or the embedded one), rebuilds profiles, trains one short model, starts the
+``milvus`` package's standalone server (the ``server`` extra) and publishes into it (HNSW),
+measures ANN recall against exact search, then runs ``forecourt serve`` (gunicorn) and
+times GET /v1/users/{id}/recommendations?k=5 with 1, 4 and 16 concurrent clients. Prints
+p50/p99, requests/s, the share of each stage (from the API's own /metrics) and one JSON line.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import click
+import numpy as np
+from sqlalchemy import Engine, create_engine
+
+from backend.db import migrate
+from backend.db.engine import fresh_database
+from backend.ingest import pipeline, synthetic
+from backend.ingest.rejects import RejectLog
+from backend.ingest.sources import generic
+from backend.services.active_model import ModelCache
+from backend.settings import Settings
+from backend.vectors.milvus import MilvusStore
+from backend.vectors.server import milvus_server
+from models.profiles import ProfileConfig
+from models.schema import load_schema
+from workers.jobs.profiles import rebuild_profiles
+from workers.jobs.publish import publish
+from workers.jobs.training import train_model
+
+PORT = 18_431
+
+
+def _get(conn: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
+    conn.request("GET", path)
+    r = conn.getresponse()
+    return r.status, r.read()
+
+
+def _load(users: list[str], n: int, clients: int) -> dict[str, float]:
+    def worker(share: int) -> list[float]:
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        rng, out = random.Random(share), []
+        for _ in range(share):
+            t = time.perf_counter()
+            status, _ = _get(conn, f"/v1/users/{rng.choice(users)}/recommendations?k=5")
+            out.append((time.perf_counter() - t) * 1e3)
+            assert status == 200, status
+        conn.close()
+        return out
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        times = np.concatenate(list(pool.map(worker, [n // clients] * clients)))
+    wall = time.perf_counter() - started
+    return {"p50_ms": float(np.percentile(times, 50)), "p99_ms": float(np.percentile(times, 99)),
+            "rps": len(times) / wall}  # fmt: skip
+
+
+def _stage_seconds(metrics: str) -> dict[str, float]:
+    found = re.findall(r'forecourt_stage_seconds_sum\{stage="(\w+)"\} ([0-9.e+-]+)', metrics)
+    return {stage: float(v) for stage, v in found}
+
+
+@click.command()
+@click.option("--vehicles", default=100_000, show_default=True)
+@click.option("--users", default=2_000, show_default=True)
+@click.option("--events", "n_events", default=200_000, show_default=True)
+@click.option("--requests", "n_requests", default=2_000, show_default=True)
+def main(vehicles: int, users: int, n_events: int, n_requests: int) -> None:
+    out: dict[str, float] = {"vehicles": vehicles, "users": users, "events": n_events}
+    schema = load_schema("vehicles")
+    url = fresh_database(Settings(), "forecourt_bench_api")
+    engine = create_engine(url)
+    migrate.upgrade(engine)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        ids = synthetic.write_vehicles(work / "v.csv", vehicles)
+        synthetic.write_events(work / "e.csv", ids, users, n_events)
+        log = RejectLog(None, echo=False)
+        rows = generic.read_vehicles(work / "v.csv", schema=schema)
+        pipeline.import_vehicles(engine, rows, schema=schema, source="bench", where="v.csv",
+                                 rejects=log)  # fmt: skip
+        pipeline.import_events(engine, generic.read_events(work / "e.csv"), where="e.csv",
+                               rejects=log)  # fmt: skip
+        cfg = ProfileConfig(window_days=120.0, half_life_days=30.0)
+        rebuild_profiles(engine, schema, cfg=cfg)
+        trained = train_model(engine, schema, cfg, work / "artefacts", epochs=1, progress=False)
+        with milvus_server(work / "milvus") as uri:
+            store = MilvusStore(uri)
+            t = time.perf_counter()
+            pub = publish(engine, store, trained.version, progress=False)
+            out["publish_s"] = time.perf_counter() - t
+            out["ann_recall@200"] = _ann_recall(engine, store, pub.collection)
+            env = {**os.environ, "FORECOURT_DATABASE_URL": url, "FORECOURT_MILVUS_URI": uri,
+                   "FORECOURT_HOME": str(work / "var")}  # fmt: skip
+            command = [str(Path(sys.executable).parent / "forecourt"), "serve", "--port",
+                       str(PORT), "--workers", "2", "--threads", "4"]  # fmt: skip
+            api = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)  # fmt: skip
+            try:
+                _wait_ready()
+                names = [f"u{u}" for u in range(users)]
+                _load(names, 200, 4)  # warm-up: models loaded, caches filled, in each worker
+                conn = http.client.HTTPConnection("127.0.0.1", PORT)
+                before = _stage_seconds(_get(conn, "/metrics")[1].decode())
+                for clients in (1, 4, 16):
+                    r = _load(names, n_requests, clients)
+                    out |= {f"{key}_{clients}": value for key, value in r.items()}
+                after = _stage_seconds(_get(conn, "/metrics")[1].decode())
+            finally:
+                api.terminate()
+                api.wait(30)
+            store.close()
+    spent = {k: after[k] - before.get(k, 0.0) for k in after}
+    total = sum(spent.values()) or 1.0
+    print(
+        f"{vehicles:,} vehicles indexed (HNSW), published in {out['publish_s']:.1f}s,"
+        f" ANN recall@200 vs exact {out['ann_recall@200']:.3f}"
+    )
+    print("clients   p50 ms   p99 ms    req/s")
+    for c in (1, 4, 16):
+        print(
+            f"{c:>7} {out[f'p50_ms_{c}']:>8.1f} {out[f'p99_ms_{c}']:>8.1f} {out[f'rps_{c}']:>8.0f}"
+        )
+    shares = sorted(spent.items(), key=lambda kv: -kv[1])
+    print("stage shares (server side): " + ", ".join(f"{k} {v / total:.0%}" for k, v in shares))
+    print(
+        f"p99 with one client {out['p99_ms_1']:.1f} ms against the 25 ms target"
+        f" ({out['p99_ms_1'] / 25:.2f}x)"
+    )
+    out |= {f"share_{k}": v / total for k, v in spent.items()}
+    print(json.dumps({k: round(v, 4) for k, v in out.items()}))
+
+
+def _wait_ready(timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
+            if _get(conn, "/readyz")[0] == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError("the API did not become ready")
+
+
+def _ann_recall(engine: Engine, store: MilvusStore, collection: str, n: int = 200) -> float:
+    """Share of the exact inner-product top 200 that HNSW returns, for n random users."""
+    from backend.db import catalogue_queries as cq
+
+    model = ModelCache(engine, ttl_s=0).current()
+    with engine.connect() as conn:
+        rows = cq.available(conn)
+    vids = np.array([r[0] for r in rows])
+    e_items = model.embed(vids, [r[3] for r in rows])
+    rng = np.random.default_rng(0)
+    queries = e_items[rng.choice(len(vids), n, replace=False)]
+    queries = queries + rng.normal(scale=0.3, size=queries.shape).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    exact = vids[np.argsort(-(queries @ e_items.T), axis=1)[:, :200]]
+    found, _ = store.search(collection, queries, 200)
+    return float(np.mean([len(set(a) & set(b)) / 200 for a, b in zip(exact, found, strict=True)]))
+
+
+if __name__ == "__main__":
+    main()
