@@ -72,6 +72,16 @@ def _load(users: list[str], n: int, clients: int) -> dict[str, float]:
             "rps": len(times) / wall}  # fmt: skip
 
 
+def _metrics() -> str:
+    """One worker's /metrics (each gunicorn worker counts its own requests: the stage
+    shares are a sample, the latencies above are measured by the clients)."""
+    conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
+    try:
+        return _get(conn, "/metrics")[1].decode()
+    finally:
+        conn.close()
+
+
 def _stage_seconds(metrics: str) -> dict[str, float]:
     found = re.findall(r'forecourt_stage_seconds_sum\{stage="(\w+)"\} ([0-9.e+-]+)', metrics)
     return {stage: float(v) for stage, v in found}
@@ -99,6 +109,7 @@ def main(vehicles: int, users: int, n_events: int, n_requests: int) -> None:
         pipeline.import_events(engine, generic.read_events(work / "e.csv"), where="e.csv",
                                rejects=log)  # fmt: skip
         cfg = ProfileConfig(window_days=120.0, half_life_days=30.0)
+        print("imported; rebuilding profiles, training", file=sys.stderr)
         rebuild_profiles(engine, schema, cfg=cfg)
         trained = train_model(engine, schema, cfg, work / "artefacts", epochs=1, progress=False)
         with milvus_server(work / "milvus") as uri:
@@ -106,7 +117,8 @@ def main(vehicles: int, users: int, n_events: int, n_requests: int) -> None:
             t = time.perf_counter()
             pub = publish(engine, store, trained.version, progress=False)
             out["publish_s"] = time.perf_counter() - t
-            out["ann_recall@200"] = _ann_recall(engine, store, pub.collection)
+            out |= _ann_recall(engine, store, pub.collection)
+            print(f"published in {out['publish_s']:.1f}s; serving", file=sys.stderr)
             env = {**os.environ, "FORECOURT_DATABASE_URL": url, "FORECOURT_MILVUS_URI": uri,
                    "FORECOURT_HOME": str(work / "var")}  # fmt: skip
             command = [str(Path(sys.executable).parent / "forecourt"), "serve", "--port",
@@ -117,22 +129,22 @@ def main(vehicles: int, users: int, n_events: int, n_requests: int) -> None:
                 _wait_ready()
                 names = [f"u{u}" for u in range(users)]
                 _load(names, 200, 4)  # warm-up: models loaded, caches filled, in each worker
-                conn = http.client.HTTPConnection("127.0.0.1", PORT)
-                before = _stage_seconds(_get(conn, "/metrics")[1].decode())
+                before = _stage_seconds(_metrics())
                 for clients in (1, 4, 16):
                     r = _load(names, n_requests, clients)
                     out |= {f"{key}_{clients}": value for key, value in r.items()}
-                after = _stage_seconds(_get(conn, "/metrics")[1].decode())
+                    print(f"{clients} clients: {r}", file=sys.stderr)
+                after = _stage_seconds(_metrics())
             finally:
                 api.terminate()
                 api.wait(30)
             store.close()
     spent = {k: after[k] - before.get(k, 0.0) for k in after}
     total = sum(spent.values()) or 1.0
-    print(
-        f"{vehicles:,} vehicles indexed (HNSW), published in {out['publish_s']:.1f}s,"
-        f" ANN recall@200 vs exact {out['ann_recall@200']:.3f}"
-    )
+    print(f"{vehicles:,} vehicles indexed (HNSW), published in {out['publish_s']:.1f}s")
+    for ef in (200, 400, 800):
+        print(f"  ef {ef}: recall@200 vs exact {out[f'ann_recall@200_ef{ef}']:.3f},"
+              f" {out[f'ann_ms_ef{ef}']:.1f} ms a search")  # fmt: skip
     print("clients   p50 ms   p99 ms    req/s")
     for c in (1, 4, 16):
         print(
@@ -161,8 +173,10 @@ def _wait_ready(timeout: float = 120.0) -> None:
     raise RuntimeError("the API did not become ready")
 
 
-def _ann_recall(engine: Engine, store: MilvusStore, collection: str, n: int = 200) -> float:
-    """Share of the exact inner-product top 200 that HNSW returns, for n random users."""
+def _ann_recall(engine: Engine, store: MilvusStore, collection: str,
+                n: int = 200) -> dict[str, float]:  # fmt: skip
+    """Share of the exact inner-product top 200 that HNSW returns for n user-like queries,
+    and the time per search, at several search widths ``ef``."""
     from backend.db import catalogue_queries as cq
 
     model = ModelCache(engine, ttl_s=0).current()
@@ -175,8 +189,14 @@ def _ann_recall(engine: Engine, store: MilvusStore, collection: str, n: int = 20
     queries = queries + rng.normal(scale=0.3, size=queries.shape).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
     exact = vids[np.argsort(-(queries @ e_items.T), axis=1)[:, :200]]
-    found, _ = store.search(collection, queries, 200)
-    return float(np.mean([len(set(a) & set(b)) / 200 for a, b in zip(exact, found, strict=True)]))
+    out = {}
+    for ef in (200, 400, 800):
+        t = time.perf_counter()
+        found = np.concatenate([store.search(collection, q[None], 200, ef=ef)[0] for q in queries])
+        out[f"ann_ms_ef{ef}"] = (time.perf_counter() - t) / n * 1e3
+        hits = [len(set(a) & set(b)) / 200 for a, b in zip(exact, found, strict=True)]
+        out[f"ann_recall@200_ef{ef}"] = float(np.mean(hits))
+    return out
 
 
 if __name__ == "__main__":

@@ -38,6 +38,11 @@ def publish_command(settings: Settings, version: int | None, no_activate: bool) 
 
 
 def _app(settings: Settings) -> Any:
+    import torch
+
+    # A request scores a few hundred candidates: torch's intra-op threads only fight the
+    # request threads (and the other workers) for the cores.
+    torch.set_num_threads(1)
     services = build_services(settings)
     services.jobs = InProcessRunner(settings, services.engine, services.store)
     return create_app(settings, services=services)

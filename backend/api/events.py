@@ -7,12 +7,11 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Literal
 
-from flask import Blueprint, jsonify
+from flask import Blueprint
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from backend.api.context import services
-from backend.api.errors import ApiError
-from backend.api.requests import bearer, body
+from backend.api.requests import batch_response, write_batch
 from backend.ingest.records import EventRow
 from backend.services import ingestion
 
@@ -42,11 +41,8 @@ class _Batch(BaseModel):
 
 @bp.post("/v1/events")
 def add():  # type: ignore[no-untyped-def]
+    data = write_batch(_Batch, "events")
     s = services()
-    bearer(s.settings.ingest_token, s.settings.admin_token)
-    data = body(_Batch)
-    if len(data.events) > s.settings.serve_max_batch:
-        raise ApiError(413, "batch-too-large", f"at most {s.settings.serve_max_batch} events")
     now = datetime.now(UTC)
     rows = []
     for i, e in enumerate(data.events):
@@ -55,5 +51,4 @@ def add():  # type: ignore[no-untyped-def]
     outcome = ingestion.events(s.engine, rows)
     users = sorted({data.events[i].user_id for i in outcome.accepted})
     jobs = [s.jobs.submit("profiles.update_user", user=u) for u in users] if s.jobs else []
-    doc = {**outcome.document(), "profile_jobs": jobs}
-    return jsonify(doc), 200 if not doc["rejected"] else 207
+    return batch_response({**outcome.document(), "profile_jobs": jobs})

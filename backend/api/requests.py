@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from flask import request
+from flask import jsonify, request
 from pydantic import BaseModel
 
+from backend.api.context import services
 from backend.api.errors import ApiError
 
 M = TypeVar("M", bound=BaseModel)
@@ -35,3 +36,19 @@ def bearer(*tokens: str | None) -> None:
         raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
     if given[7:].strip() not in {t for t in tokens if t}:
         raise ApiError(403, "forbidden", "this token may not do that")
+
+
+def write_batch(model: type[M], items: str) -> M:
+    """An ingestion request: the ingest (or admin) token, a JSON body, at most
+    ``serve_max_batch`` records in its list ``items``."""
+    settings = services().settings
+    bearer(settings.ingest_token, settings.admin_token)
+    data = body(model)
+    if len(getattr(data, items)) > settings.serve_max_batch:
+        raise ApiError(413, "batch-too-large", f"at most {settings.serve_max_batch} {items}")
+    return data
+
+
+def batch_response(doc: dict[str, Any]) -> Any:
+    """200 when every record loaded, 207 when some were rejected (see ``results``)."""
+    return jsonify(doc), 207 if doc["rejected"] else 200

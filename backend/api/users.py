@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from backend.api.context import services
 from backend.api.errors import ApiError
-from backend.api.requests import bearer, body
+from backend.api.requests import batch_response, write_batch
 from backend.db.profile_queries import profile_of
 from backend.ingest.records import UserRow
 from backend.services import ingestion
@@ -45,11 +45,7 @@ def profile(user_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/v1/users")
 def create():  # type: ignore[no-untyped-def]
+    data = write_batch(_Batch, "users")
     s = services()
-    bearer(s.settings.ingest_token, s.settings.admin_token)
-    data = body(_Batch)
-    if len(data.users) > s.settings.serve_max_batch:
-        raise ApiError(413, "batch-too-large", f"at most {s.settings.serve_max_batch} users")
     rows = [UserRow(i, u.id, dict(u.attributes)) for i, u in enumerate(data.users)]
-    doc = ingestion.users(s.engine, s.schema, rows).document()
-    return jsonify(doc), 200 if not doc["rejected"] else 207
+    return batch_response(ingestion.users(s.engine, s.schema, rows).document())

@@ -12,7 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from backend.api.context import Services, services
 from backend.api.errors import ApiError
 from backend.api.recommendations import render
-from backend.api.requests import bearer, body, query, rest_of_query
+from backend.api.requests import (
+    batch_response,
+    bearer,
+    body,
+    query,
+    rest_of_query,
+    write_batch,
+)
 from backend.db import catalogue_queries as cq
 from backend.ingest.records import VehicleRow
 from backend.services import ingestion
@@ -75,15 +82,10 @@ def similar(vehicle_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/v1/vehicles")
 def upsert():  # type: ignore[no-untyped-def]
-    s = services()
-    _writer(s)
-    data = body(_Batch)
-    if len(data.vehicles) > s.settings.serve_max_batch:
-        raise ApiError(413, "batch-too-large", f"at most {s.settings.serve_max_batch} vehicles")
+    data = write_batch(_Batch, "vehicles")
     rows = [VehicleRow(i, v.id, dict(v.features), v.title, v.status, v.listed_at)
             for i, v in enumerate(data.vehicles)]  # fmt: skip
-    doc = _write(s, rows)
-    return jsonify(doc), 200 if not doc["rejected"] else 207
+    return batch_response(_write(services(), rows))
 
 
 @bp.patch("/v1/vehicles/<vehicle_id>")

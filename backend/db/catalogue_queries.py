@@ -26,6 +26,28 @@ def available(conn: Connection, ids: Sequence[int] | None = None) -> list[Any]:
     )
 
 
+def available_versions(conn: Connection, ids: Sequence[int]) -> dict[int, int]:
+    """Which of ``ids`` are on sale, each with its current version's id (features are
+    immutable per version, so embeddings can be cached by it): index lookups, no JSON."""
+    rows = conn.execute(
+        text(
+            "SELECT v.id, vv.id FROM vehicles v JOIN vehicle_versions vv"
+            " ON vv.vehicle_id = v.id AND vv.valid_to IS NULL"
+            " WHERE v.id = ANY(:ids) AND v.status = 'available'"
+        ),
+        {"ids": list(ids)},
+    )
+    return dict(rows.all())
+
+
+def version_features(conn: Connection, version_ids: Sequence[int]) -> dict[int, dict]:
+    rows = conn.execute(
+        text("SELECT id, features FROM vehicle_versions WHERE id = ANY(:ids)"),
+        {"ids": list(version_ids)},
+    )
+    return dict(rows.all())
+
+
 def vehicle_by_external(conn: Connection, external_id: str) -> Any:
     return conn.execute(
         text(

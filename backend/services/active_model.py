@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,9 @@ class ActiveModel:
     collection: str
     artefact: checkpoint.Artefact
     cfg: ProfileConfig = field(init=False)
+    cache_size: int = 200_000  # embeddings kept, by vehicle version (~256 bytes each at dim 64)
+    _cache: OrderedDict[int, np.ndarray] = field(init=False, default_factory=OrderedDict)
+    _cache_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         doc = self.artefact.meta.get("profile_config", {})
@@ -56,6 +61,28 @@ class ActiveModel:
         listing needs no retraining, only its features."""
         x = item_matrix(self.artefact.space.encode(features))
         return item_embeddings(self.nets, x, self.id_index(vehicle_ids))
+
+    def embed_versions(
+        self, vehicle_ids: np.ndarray, version_ids: np.ndarray,
+        features_of: Callable[[list[int]], dict[int, dict[str, Any]]],
+    ) -> np.ndarray:  # fmt: skip
+        """Embeddings of vehicles at their given versions, from the cache where it has
+        them; ``features_of`` loads the features of the versions it lacks."""
+        with self._cache_lock:
+            found = [self._cache.get(int(v)) for v in version_ids]
+        missing = [n for n, e in enumerate(found) if e is None]
+        if missing:
+            want = [int(version_ids[n]) for n in missing]
+            features = features_of(want)
+            fresh = self.embed(vehicle_ids[missing], [features[v] for v in want])
+            with self._cache_lock:
+                for v, e, n in zip(want, fresh, missing, strict=True):
+                    self._cache[v], found[n] = e, e
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        if not found:
+            return np.zeros((0, self.nets.config.dim), np.float32)
+        return np.stack(found)  # type: ignore[arg-type]
 
 
 class ModelCache:

@@ -27,29 +27,48 @@ class Attention:
         self._ever: dict[int, int] = {}  # vehicle -> interactions so far (incremental)
         self._windows: dict[float, dict[int, int]] = {}  # window days -> vehicle -> count
         self._totals: dict[float, int] = {}
+        self._ranked: dict[float | None, list[int]] = {}  # per refresh: most-interacted first
+        self._refreshing = False
         self.now: datetime | None = None
 
     def refresh(self, days: tuple[float, ...], *, force: bool = False) -> None:
-        if (
-            not force
-            and time.monotonic() - self._at < self.ttl_s
-            and set(days) <= set(self._windows)
-        ):
+        """Re-read the counts when older than ``ttl_s``. A request never waits for that
+        once there are counts: a stale read starts a background refresh and uses the old
+        ones (stale by seconds), so the query's time stays off the request path."""
+        have = set(days) <= set(self._windows) and np.isfinite(self._at)
+        if have and not force:
+            if time.monotonic() - self._at >= self.ttl_s and not self._refreshing:
+                self._refreshing = True
+                threading.Thread(target=self._read, args=(days,), daemon=True).start()
             return
-        with self._lock, self.engine.connect() as conn:
-            now = cq.latest_event(conn)
-            counted, top = cq.interacted_since(conn, self._last_event_id)
-            ever = dict(self._ever)
-            for vehicle, n in counted:
-                ever[vehicle] = ever.get(vehicle, 0) + n
-            windows, totals = {}, {}
-            for d in days:
-                rows = [] if now is None else cq.recent_counts(conn, now - timedelta(days=d), now)
-                windows[d] = dict(rows)
-                totals[d] = sum(n for _, n in rows)
-            self._ever, self._last_event_id = ever, top
-            self._windows, self._totals, self.now = windows, totals, now
-            self._at = time.monotonic()
+        self._read(days)
+
+    @property
+    def stamp(self) -> float:
+        """Changes with every refresh (what caches of derived values key on)."""
+        return self._at
+
+    def _read(self, days: tuple[float, ...]) -> None:
+        try:
+            with self._lock, self.engine.connect() as conn:
+                now = cq.latest_event(conn)
+                counted, top = cq.interacted_since(conn, self._last_event_id)
+                ever = dict(self._ever)
+                for vehicle, n in counted:
+                    ever[vehicle] = ever.get(vehicle, 0) + n
+                windows, totals = {}, {}
+                for d in set(days) | set(self._windows):
+                    rows = (
+                        [] if now is None else cq.recent_counts(conn, now - timedelta(days=d), now)
+                    )
+                    windows[d] = dict(rows)
+                    totals[d] = sum(n for _, n in rows)
+                self._ever, self._last_event_id = ever, top
+                self._windows, self._totals, self.now = windows, totals, now
+                self._ranked = {}
+                self._at = time.monotonic()
+        finally:
+            self._refreshing = False
 
     def features(self, model: ActiveModel, vehicle_ids: np.ndarray) -> np.ndarray | None:
         """[n, windows (+ novelty)] as models.trend.Trend computes them, or None when the
@@ -72,8 +91,14 @@ class Attention:
         """The ``n`` vehicles with most interactions in the first window (ties, and without
         a window: all-time counts)."""
         self.refresh(days)
-        recent = self._windows.get(days[0], {}) if days else {}
-        ranked = sorted(self._ever, key=lambda v: (-recent.get(v, 0), -self._ever[v], v))
+        window = days[0] if days else None
+        ranked = self._ranked.get(window)
+        if ranked is None or len(ranked) < min(n, len(self._ever)):
+            # Sorted once per refresh, not per request: the catalogue can be millions.
+            recent, ever = self._windows.get(window, {}) if window else {}, self._ever
+            keep = max(n, 2048)
+            ranked = sorted(ever, key=lambda v: (-recent.get(v, 0), -ever[v], v))[:keep]
+            self._ranked = {**self._ranked, window: ranked}
         return ranked[:n]
 
     @property

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -68,6 +69,7 @@ class Recommender:
                  overfetch: float = 0.25) -> None:  # fmt: skip
         self.engine, self.store, self.models, self.attention = engine, store, models, attention
         self.exclude_viewed, self.overfetch = exclude_viewed, overfetch
+        self._trend_cache: tuple[Any, Any] = (None, None)
 
     # -- entry points -------------------------------------------------------------------
     def for_user(self, external_id: str, *, k: int, candidates: int, filters: Filters,
@@ -161,6 +163,20 @@ class Recommender:
             items[0, -len(recent) :], weights[0, -len(recent) :] = idx, w
         return items, weights
 
+    def _trending(self, model: ActiveModel) -> tuple[np.ndarray, list[Any]]:
+        """The second candidate source, read once per attention refresh: ids, features."""
+        days = model.nets.config.trend_days
+        if not days:
+            return np.zeros(0, np.int64), []
+        key = self.attention.stamp
+        if self._trend_cache[0] != key:
+            picked = self.attention.popular(days, TRENDING_CANDIDATES)
+            with self.engine.connect() as conn:
+                rows = cq.available(conn, picked)
+            ids = np.array([r.id for r in rows], dtype=np.int64)
+            self._trend_cache = (key, (ids, [r.features for r in rows]))
+        return self._trend_cache[1]
+
     def _ranked(self, model: ActiveModel, user_x: np.ndarray, vector: np.ndarray,
                 history: tuple[np.ndarray, np.ndarray] | None, exclude: set[int], k: int,
                 candidates: int, filters: Filters, clock: _Clock) -> Result:  # fmt: skip
@@ -168,26 +184,32 @@ class Recommender:
         e_u = user_embedding(nets, user_x, history)
         clock.lap("usernet")
         limit = min(16_384, int(candidates * (1 + self.overfetch)) + len(exclude))
-        ids, _ = self.store.search(model.collection, e_u, limit, filter=filters.expression())
+        found, _ = self.store.search(model.collection, e_u, limit, filter=filters.expression())
         clock.lap("ann")
-        found = [int(i) for i in ids[0] if i >= 0 and int(i) not in exclude][:candidates]
-        if nets.config.trend_days:  # the second source: what is drawing attention now
-            extra = self.attention.popular(nets.config.trend_days, TRENDING_CANDIDATES)
-            found += [v for v in extra if v not in exclude]
+        ids = found[0][(found[0] >= 0) & ~np.isin(found[0], list(exclude))][:candidates]
+        t_ids, t_features = self._trending(model)
+        extra = [n for n, (v, f) in enumerate(zip(t_ids, t_features, strict=True))
+                 if v not in exclude and v not in ids and filters.matches(f)]  # fmt: skip
+        ids = np.concatenate([ids, t_ids[extra]])
         with self.engine.connect() as conn:
-            live = [r for r in cq.available(conn, sorted(set(found)))
-                    if filters.matches(r.features)]  # fmt: skip
-        clock.lap("filter")
-        if not live:
-            return Result([], model.version, None, clock.laps)
-        vids = np.array([r.id for r in live], dtype=np.int64)
-        e_items = model.embed(vids, [r.features for r in live])
-        scores = rank(nets, e_u[0], e_items, self.attention.features(model, vids))
-        clock.lap("ranknet")
+            # Milvus may not have applied a sale yet: PostgreSQL says what is on sale now.
+            live = cq.available_versions(conn, ids.tolist())
+            ids = np.array([v for v in ids.tolist() if v in live], dtype=np.int64)
+            clock.lap("filter")
+            if not len(ids):
+                return Result([], model.version, None, clock.laps)
+            versions = np.array([live[v] for v in ids.tolist()], dtype=np.int64)
+            vectors = model.embed_versions(ids, versions, partial(cq.version_features, conn))
+        scores = rank(nets, e_u[0], vectors, self.attention.features(model, ids))
         top = np.argsort(-scores, kind="stable")[:k]
+        clock.lap("ranknet")
+        with self.engine.connect() as conn:
+            rows = {r.id: r for r in cq.available(conn, ids[top].tolist())}
         space = model.artefact.space
-        items = [Item(live[i].external_id, live[i].title, float(scores[i]), live[i].features,
-                      reasons(space, vector, live[i].features)) for i in top]  # fmt: skip
+        items = [Item(rows[v].external_id, rows[v].title, float(scores[i]), rows[v].features,
+                      reasons(space, vector, rows[v].features))
+                 for i, v in zip(top, ids[top].tolist(), strict=True) if v in rows]  # fmt: skip
+        clock.lap("details")
         return Result(items, model.version, None, clock.laps)
 
     def _popular(self, model: ActiveModel, k: int, filters: Filters, exclude: set[int],
