@@ -105,7 +105,10 @@ def _is_absent(value: Any) -> bool:
 def _check_continuous(f: Feature, value: Any) -> tuple[float | None, str | None]:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None, f"expected a number, got {type(value).__name__}"
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond any float
+        return None, "not a finite number"
     if not math.isfinite(number):
         return None, "not a finite number"
     if f.valid_min is not None and number < f.valid_min:

@@ -7,6 +7,7 @@ from flask import Flask
 
 from backend.api import errors, metrics
 from backend.api.context import JobRunner, Services
+from backend.api.requests import check_request_text
 from backend.db.engine import make_engine
 from backend.services.active_model import ModelCache
 from backend.services.attention import Attention
@@ -35,8 +36,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app = Flask("forecourt")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.config["MAX_CONTENT_LENGTH"] = 16 * 1024 * 1024
+    app.url_map.merge_slashes = False  # "a%2F" in an id: a JSON 404, not an HTML redirect
     app.extensions["forecourt"] = services or build_services(settings, jobs=jobs)
     errors.register(app)
+    app.before_request(check_request_text)
     metrics.init_app(app)
     for bp in (health.bp, recommendations.bp, vehicles.bp, users.bp, events.bp, admin.bp,
                openapi.bp):  # fmt: skip

@@ -4,7 +4,7 @@ then move incrementally (a ``profiles.update_user`` job per user)."""
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from flask import Blueprint
@@ -16,6 +16,10 @@ from backend.ingest.records import EventRow
 from backend.services import ingestion
 
 bp = Blueprint("events", __name__)
+# An event cannot happen after it arrives (beyond clock skew), nor before cars were sold
+# online: either would move "now" for every user's recency weights and trend windows.
+CLOCK_SKEW = timedelta(minutes=5)
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 class EventIn(BaseModel):
@@ -41,14 +45,20 @@ class _Batch(BaseModel):
 
 @bp.post("/v1/events")
 def add():  # type: ignore[no-untyped-def]
-    data = write_batch(_Batch, "events")
+    valid, refused = write_batch(EventIn, "events")
     s = services()
     now = datetime.now(UTC)
-    rows = []
-    for i, e in enumerate(data.events):
+    rows, user_of = [], {}
+    for i, e in valid:
         at = e.occurred_at or now
+        if not (EARLIEST <= at <= now + CLOCK_SKEW):
+            refused.append({"index": i, "id": e.id, "status": "rejected", "problems": [
+                {"field": "occurred_at", "problem": f"{at.isoformat()} is in the future or"
+                 " before 1900"}]})  # fmt: skip
+            continue
         rows.append(EventRow(i, e.key(at), e.user_id, e.vehicle_id, e.type, at))
+        user_of[rows[-1].key] = e.user_id
     outcome = ingestion.events(s.engine, rows)
-    users = sorted({data.events[i].user_id for i in outcome.accepted})
+    users = sorted({user_of[k] for k in outcome.accepted})
     jobs = [s.jobs.submit("profiles.update_user", user=u) for u in users] if s.jobs else []
-    return batch_response({**outcome.document(), "profile_jobs": jobs})
+    return batch_response({**outcome.document(refused), "profile_jobs": jobs})

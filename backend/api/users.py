@@ -45,7 +45,7 @@ def profile(user_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/v1/users")
 def create():  # type: ignore[no-untyped-def]
-    data = write_batch(_Batch, "users")
+    valid, refused = write_batch(UserIn, "users")
     s = services()
-    rows = [UserRow(i, u.id, dict(u.attributes)) for i, u in enumerate(data.users)]
-    return batch_response(ingestion.users(s.engine, s.schema, rows).document())
+    rows = [UserRow(i, u.id, dict(u.attributes)) for i, u in valid]
+    return batch_response(ingestion.users(s.engine, s.schema, rows).document(refused))

@@ -63,10 +63,11 @@ def _sync(s: Services, ids: list[int]) -> dict[str, int] | None:
     return sync_vehicles(s.engine, s.store, model, ids)
 
 
-def _write(s: Services, rows: list[VehicleRow], source: str = "api") -> dict[str, Any]:
+def _write(s: Services, rows: list[VehicleRow], source: str = "api",
+           refused: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
     outcome = ingestion.vehicles(s.engine, s.schema, rows, source)
-    ids = ingestion.vehicle_ids(s.engine, [rows[i].external_id for i in outcome.accepted])
-    return {**outcome.document(), "index": _sync(s, sorted(ids.values()))}
+    ids = ingestion.vehicle_ids(s.engine, outcome.accepted)
+    return {**outcome.document(refused or []), "index": _sync(s, sorted(ids.values()))}
 
 
 @bp.get("/v1/vehicles/<vehicle_id>/similar")
@@ -82,10 +83,10 @@ def similar(vehicle_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/v1/vehicles")
 def upsert():  # type: ignore[no-untyped-def]
-    data = write_batch(_Batch, "vehicles")
+    valid, refused = write_batch(VehicleIn, "vehicles")
     rows = [VehicleRow(i, v.id, dict(v.features), v.title, v.status, v.listed_at)
-            for i, v in enumerate(data.vehicles)]  # fmt: skip
-    return batch_response(_write(services(), rows))
+            for i, v in valid]  # fmt: skip
+    return batch_response(_write(services(), rows, refused=refused))
 
 
 @bp.patch("/v1/vehicles/<vehicle_id>")

@@ -32,17 +32,22 @@ class Outcome:
     results: list[dict[str, Any]] = field(default_factory=list)
 
     @property
-    def accepted(self) -> list[int]:
-        return [r["index"] for r in self.results if r["status"] == "accepted"]
+    def accepted(self) -> list[str]:
+        """Ids of the records that loaded."""
+        return [r["id"] for r in self.results if r["status"] == "accepted"]
 
-    def document(self) -> dict[str, Any]:
+    def document(self, refused: list[dict[str, Any]] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+        """Counts and a result per record, with ``refused`` (records that failed request
+        validation before loading) merged in by index."""
         s = self.stats
         counts = {"loaded": s.loaded, "updated": s.updated, "unchanged": s.unchanged,
-                  "duplicates": s.duplicates, "rejected": s.rejected}  # fmt: skip
-        return {**counts, "results": self.results}
+                  "duplicates": s.duplicates, "rejected": s.rejected + len(refused)}  # fmt: skip
+        return {**counts, "results": sorted([*self.results, *refused], key=lambda r: r["index"])}
 
 
-def _outcome(stats: pipeline.ImportStats, log: _Collecting, keys: Sequence[str]) -> Outcome:
+def _outcome(stats: pipeline.ImportStats, log: _Collecting,
+             keys: Sequence[tuple[int, str]]) -> Outcome:  # fmt: skip
+    """``keys``: (index in the request, id) per record loaded; rows carry the index as line."""
     problems: dict[int, list[dict[str, Any]]] = {}
     rejected: set[int] = set()
     for r in log.found:
@@ -54,7 +59,7 @@ def _outcome(stats: pipeline.ImportStats, log: _Collecting, keys: Sequence[str])
     results = [
         {"index": i, "id": key, "status": "rejected" if i in rejected else "accepted",
          **({"problems": problems[i]} if i in problems else {})}
-        for i, key in enumerate(keys)
+        for i, key in keys
     ]  # fmt: skip
     return Outcome(stats, results)
 
@@ -64,19 +69,19 @@ def vehicles(engine: Engine, schema: FeatureSchema, rows: Sequence[VehicleRow],
     log = _Collecting()
     stats = pipeline.import_vehicles(engine, list(rows), schema=schema, source=source,
                                      where="request", rejects=log)  # fmt: skip
-    return _outcome(stats, log, [r.external_id for r in rows])
+    return _outcome(stats, log, [(r.line, r.external_id) for r in rows])
 
 
 def users(engine: Engine, schema: FeatureSchema, rows: Sequence[UserRow]) -> Outcome:
     log = _Collecting()
     stats = pipeline.import_users(engine, list(rows), schema=schema, where="request", rejects=log)
-    return _outcome(stats, log, [r.external_id for r in rows])
+    return _outcome(stats, log, [(r.line, r.external_id) for r in rows])
 
 
 def events(engine: Engine, rows: Sequence[EventRow]) -> Outcome:
     log = _Collecting()
     stats = pipeline.import_events(engine, list(rows), where="request", rejects=log, writers=1)
-    return _outcome(stats, log, [r.key for r in rows])
+    return _outcome(stats, log, [(r.line, r.key) for r in rows])
 
 
 def vehicle_ids(engine: Engine, external_ids: Sequence[str]) -> dict[str, int]:

@@ -158,8 +158,9 @@ class Recommender:
         if recent:
             idx = model.id_index(np.array([e[0] for e in recent]))
             types = np.asarray(model.cfg.type_weights or (1.0, 1.0, 1.0))
-            w = np.array([types[e[1]] * 2.0 ** (-(now - e[2]) / DAY / model.cfg.half_life_days)
-                          for e in recent])  # fmt: skip
+            # Never weigh an event as newer than now (a clock ahead of the attention cache).
+            age = np.maximum(now - np.array([e[2] for e in recent]), 0.0) / DAY
+            w = types[[e[1] for e in recent]] * np.exp2(-age / model.cfg.half_life_days)
             items[0, -len(recent) :], weights[0, -len(recent) :] = idx, w
         return items, weights
 

@@ -128,8 +128,14 @@ def test_similar_and_profile(client: FlaskClient) -> None:
         ("post", "/v1/recommendations", {"json": {"viewed": "sim-1"}}, 400, "invalid"),
         ("post", "/v1/recommendations", {"json": {"viewed": ["ghost"]}}, 404, "not-found"),
         ("post", "/v1/events", {"json": {"events": []}, "headers": INGEST}, 400, "invalid"),
-        ("post", "/v1/events", {"json": {"events": [{"user_id": "u1"}]}, "headers": INGEST},
-         400, "invalid"),
+        ("post", "/v1/events", {"json": [{"user_id": "u1"}], "headers": INGEST}, 400, "invalid"),
+        ("get", "/v1/users/a%00b/recommendations", {}, 400, "invalid"),
+        ("get", "/v1/vehicles/%00/similar", {}, 400, "invalid"),
+        ("get", "/v1/users/u3%2F/recommendations", {}, 404, "not-found"),
+        ("get", "/v1/users/u3/recommendations?fuel=diesel&fuel=hybrid", {}, 400, "invalid-filter"),
+        ("post", "/v1/recommendations", {"json": {"viewed": ["sim-1\u0000"]}}, 400, "invalid"),
+        ("post", "/v1/recommendations", {"data": "[" * 100_000 + "]" * 100_000,
+         "content_type": "application/json"}, 400, "malformed-json"),
         ("get", "/v1/no-such-thing", {}, 404, "not-found"),
         ("delete", "/v1/users/u3/recommendations", {}, 405, "method-not-allowed"),
     ],
@@ -173,6 +179,34 @@ def test_batches_keep_the_valid_part_and_report_each_record(client: FlaskClient)
     assert results["api-bad"]["problems"][0]["field"] == "price"
     assert client.get("/v1/vehicles/api-good/similar?k=1").status_code == 200
     assert client.get("/v1/vehicles/api-bad/similar?k=1").status_code == 404
+
+
+def test_a_bad_record_costs_only_itself(client: FlaskClient) -> None:
+    """Records failing request validation, storage (a NUL) or the schema (a number beyond
+    any float) are rejected one by one; their neighbours load."""
+    vehicles = [
+        {"id": "ok-1", "features": {"price": 9000, "make": "skoda"}},
+        {"id": "bad-extra", "features": {"price": 9000, "make": "skoda"}, "colour": "red"},
+        {"id": "bad-nul", "features": {"price": 9000, "make": "sk\u0000oda"}},
+        {"id": "bad-huge", "features": {"price": 10**400, "make": "skoda"}},
+    ]
+    r = client.post("/v1/vehicles", json={"vehicles": vehicles}, headers=INGEST)
+    assert r.status_code == 207, r.json
+    assert [x["status"] for x in r.json["results"]] == ["accepted"] + ["rejected"] * 3
+    assert r.json["loaded"] == 1 and r.json["rejected"] == 3
+    assert client.get("/v1/vehicles/ok-1/similar?k=1").status_code == 200
+    events = [
+        {"id": "ok-e", "user_id": "u11", "vehicle_id": "sim-3", "type": "view",
+         "occurred_at": "2024-03-30T10:00:00Z"},
+        {"id": "future", "user_id": "u11", "vehicle_id": "sim-3", "type": "view",
+         "occurred_at": "2999-01-01T00:00:00Z"},
+        {"id": "naive", "user_id": "u11", "vehicle_id": "sim-3", "type": "view",
+         "occurred_at": "2024-03-30T10:00:00"},
+    ]  # fmt: skip
+    r = client.post("/v1/events", json={"events": events}, headers=INGEST)
+    assert r.status_code == 207 and r.json["loaded"] == 1, r.json
+    assert [x["status"] for x in r.json["results"]] == ["accepted", "rejected", "rejected"]
+    assert r.json["results"][1]["problems"][0]["field"] == "occurred_at"
 
 
 def test_a_new_vehicle_is_served_in_similar_at_once(client: FlaskClient) -> None:
