@@ -59,6 +59,19 @@ def vehicle_by_external(conn: Connection, external_id: str) -> Any:
     ).one_or_none()
 
 
+def current_features(conn: Connection, external_ids: Sequence[str]) -> dict[str, tuple[int, dict]]:
+    """external id -> (id, current features) for those of ``external_ids`` that exist."""
+    rows = conn.execute(
+        text(
+            "SELECT v.external_id, v.id, coalesce(vv.features, '{}') FROM vehicles v"
+            " LEFT JOIN vehicle_versions vv ON vv.vehicle_id = v.id AND vv.valid_to IS NULL"
+            " WHERE v.external_id = ANY(:e)"
+        ),
+        {"e": list(external_ids)},
+    )
+    return {e: (i, f) for e, i, f in rows}
+
+
 def vehicle_ids(conn: Connection, external_ids: Sequence[str]) -> dict[str, int]:
     rows = conn.execute(
         text("SELECT external_id, id FROM vehicles WHERE external_id = ANY(:e)"),

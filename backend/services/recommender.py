@@ -99,19 +99,18 @@ class Recommender:
         """An anonymous visitor: a profile built on the fly from the vehicles just viewed."""
         clock, model = _Clock(), self.models.current()
         with self.engine.connect() as conn:
-            ids = cq.vehicle_ids(conn, list(viewed))
-            missing = [v for v in viewed if v not in ids]
-            if missing:
-                raise UnknownVehicle(f"unknown vehicles: {', '.join(missing[:10])}")
-            rows = {r.id: r for r in (cq.vehicle_by_external(conn, v) for v in viewed)}
+            found = cq.current_features(conn, list(viewed))  # one round trip for all of them
+        missing = [v for v in viewed if v not in found]
+        if missing:
+            raise UnknownVehicle(f"unknown vehicles: {', '.join(missing[:10])}")
         clock.lap("profile")
         if not viewed:
             return self._popular(model, k, filters, set(), "no-history", clock)
         art, now = model.artefact, self.attention.now_ts
         space = art.space
         prior = Prior(*(np.asarray(art.meta["prior"][p]) for p in ("cat", "mean", "std")))
-        order = [ids[v] for v in viewed]
-        feats = [rows[i].features or {} for i in order]
+        order = [found[v][0] for v in viewed]
+        feats = [found[v][1] for v in viewed]
         events = Events.from_items(space, [0] * len(order), [now] * len(order),
                                    [VIEW] * len(order), feats)  # fmt: skip
         types = np.asarray(model.cfg.type_weights or (1.0, 1.0, 1.0))
