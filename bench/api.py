@@ -121,43 +121,57 @@ def main(vehicles: int, users: int, n_events: int, n_requests: int) -> None:
             print(f"published in {out['publish_s']:.1f}s; serving", file=sys.stderr)
             env = {**os.environ, "FORECOURT_DATABASE_URL": url, "FORECOURT_MILVUS_URI": uri,
                    "FORECOURT_HOME": str(work / "var")}  # fmt: skip
-            command = [str(Path(sys.executable).parent / "forecourt"), "serve", "--port",
-                       str(PORT), "--workers", "2", "--threads", "4"]  # fmt: skip
-            api = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)  # fmt: skip
-            try:
-                _wait_ready()
-                names = [f"u{u}" for u in range(users)]
-                _load(names, 200, 4)  # warm-up: models loaded, caches filled, in each worker
-                before = _stage_seconds(_metrics())
-                for clients in (1, 4, 16):
-                    r = _load(names, n_requests, clients)
-                    out |= {f"{key}_{clients}": value for key, value in r.items()}
-                    print(f"{clients} clients: {r}", file=sys.stderr)
-                after = _stage_seconds(_metrics())
-            finally:
-                api.terminate()
-                api.wait(30)
+            names = [f"u{u}" for u in range(users)]
+            spent = {}
+            for workers in (1, 2):  # side by side: processes against the cores they share
+                r, spent[workers] = _serve_and_load(env, names, n_requests, workers)
+                suffix = "" if workers == 2 else "_w1"
+                out |= {f"{key}{suffix}": value for key, value in r.items()}
             store.close()
-    spent = {k: after[k] - before.get(k, 0.0) for k in after}
-    total = sum(spent.values()) or 1.0
+    shares = spent[2]
+    total = sum(shares.values()) or 1.0
     print(f"{vehicles:,} vehicles indexed (HNSW), published in {out['publish_s']:.1f}s")
     for ef in (200, 400, 800):
         print(f"  ef {ef}: recall@200 vs exact {out[f'ann_recall@200_ef{ef}']:.3f},"
               f" {out[f'ann_ms_ef{ef}']:.1f} ms a search")  # fmt: skip
-    print("clients   p50 ms   p99 ms    req/s")
+    print("workers clients   p50 ms   p99 ms    req/s")
     for c in (1, 4, 16):
-        print(
-            f"{c:>7} {out[f'p50_ms_{c}']:>8.1f} {out[f'p99_ms_{c}']:>8.1f} {out[f'rps_{c}']:>8.0f}"
-        )
-    shares = sorted(spent.items(), key=lambda kv: -kv[1])
-    print("stage shares (server side): " + ", ".join(f"{k} {v / total:.0%}" for k, v in shares))
-    print(
-        f"p99 with one client {out['p99_ms_1']:.1f} ms against the 25 ms target"
-        f" ({out['p99_ms_1'] / 25:.2f}x)"
-    )
-    out |= {f"share_{k}": v / total for k, v in spent.items()}
+        print(f"      1 {c:>7} {out[f'p50_ms_{c}_w1']:>8.1f} {out[f'p99_ms_{c}_w1']:>8.1f}"
+              f" {out[f'rps_{c}_w1']:>8.0f}")  # fmt: skip
+    for c in (1, 4, 16):
+        print(f"      2 {c:>7} {out[f'p50_ms_{c}']:>8.1f} {out[f'p99_ms_{c}']:>8.1f}"
+              f" {out[f'rps_{c}']:>8.0f}")  # fmt: skip
+    ranked = sorted(shares.items(), key=lambda kv: -kv[1])
+    print("stage shares, 2 workers (server side): "
+          + ", ".join(f"{k} {v / total:.0%}" for k, v in ranked))  # fmt: skip
+    best = min(out["p99_ms_1"], out["p99_ms_1_w1"])
+    print(f"p99 with one client {best:.1f} ms (best of 1 and 2 workers) against the 25 ms"
+          f" target ({best / 25:.2f}x)")  # fmt: skip
+    out |= {f"share_{k}": v / total for k, v in shares.items()}
     print(json.dumps({k: round(v, 4) for k, v in out.items()}))
+
+
+def _serve_and_load(env: dict[str, str], names: list[str], n_requests: int,
+                    workers: int) -> tuple[dict[str, float], dict[str, float]]:  # fmt: skip
+    """Start ``forecourt serve`` with ``workers`` processes, warm it, time 1, 4 and 16
+    clients; returns the figures and the server-side seconds per stage meanwhile."""
+    command = [str(Path(sys.executable).parent / "forecourt"), "serve", "--port", str(PORT),
+               "--workers", str(workers), "--threads", "4"]  # fmt: skip
+    api = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out: dict[str, float] = {}
+    try:
+        _wait_ready()
+        _load(names, 200, 4)  # warm-up: models loaded, caches filled, in each worker
+        before = _stage_seconds(_metrics())
+        for clients in (1, 4, 16):
+            r = _load(names, n_requests, clients)
+            out |= {f"{key}_{clients}": value for key, value in r.items()}
+            print(f"{workers} workers, {clients} clients: {r}", file=sys.stderr)
+        after = _stage_seconds(_metrics())
+    finally:
+        api.terminate()
+        api.wait(30)
+    return out, {k: after[k] - before.get(k, 0.0) for k in after}
 
 
 def _wait_ready(timeout: float = 120.0) -> None:

@@ -7,27 +7,20 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 
-def user_profile(conn: Connection, external_id: str) -> Any:
-    """(id, vector, space_id, event_count, summary, as_of) — profile columns NULL when the
-    user has none yet; None for an unknown user."""
+def user_with_events(conn: Connection, external_id: str, limit: int = 1000) -> Any:
+    """In one round trip: (id, vector, space_id, event_count, summary, as_of) — profile
+    columns NULL when the user has none yet — and ``events``, the user's latest events as
+    [vehicle_id, type index, unix time], newest first. None for an unknown user."""
     return conn.execute(
         text(
-            "SELECT u.id, p.vector, p.space_id, p.event_count, p.summary, p.as_of FROM users u"
-            " LEFT JOIN user_profiles p ON p.user_id = u.id WHERE u.external_id = :e"
+            "SELECT u.id, p.vector, p.space_id, p.event_count, p.summary, p.as_of,"
+            " coalesce((SELECT json_agg(json_build_array(e.vehicle_id, array_position("
+            "ARRAY['view', 'bookmark', 'contact'], e.type::text) - 1,"
+            " extract(epoch FROM e.occurred_at)::float8) ORDER BY e.occurred_at DESC)"
+            " FROM (SELECT vehicle_id, type, occurred_at FROM events WHERE user_id = u.id"
+            " ORDER BY occurred_at DESC LIMIT :n) e), '[]') AS events"
+            " FROM users u LEFT JOIN user_profiles p ON p.user_id = u.id"
+            " WHERE u.external_id = :e"
         ),
-        {"e": external_id},
+        {"e": external_id, "n": limit},
     ).one_or_none()
-
-
-def user_events(conn: Connection, user_id: int, limit: int = 1000) -> list[Any]:
-    """(vehicle_id, type index, unix time) of the user's latest events, newest first."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT vehicle_id, array_position(ARRAY['view', 'bookmark', 'contact'],"
-                " type::text) - 1, extract(epoch FROM occurred_at)::float8 FROM events"
-                " WHERE user_id = :u ORDER BY occurred_at DESC LIMIT :n"
-            ),
-            {"u": user_id, "n": limit},
-        )
-    )

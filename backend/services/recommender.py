@@ -76,10 +76,10 @@ class Recommender:
                  exclude_viewed: bool | None = None) -> Result:  # fmt: skip
         clock, model = _Clock(), self.models.current()
         with self.engine.connect() as conn:
-            row = sq.user_profile(conn, external_id)
-            if row is None:
-                raise UnknownUser(f"no user {external_id!r}")
-            events = sq.user_events(conn, row.id)
+            row = sq.user_with_events(conn, external_id)
+        if row is None:
+            raise UnknownUser(f"no user {external_id!r}")
+        events = [(int(v), int(kind), float(t)) for v, kind, t in row.events]
         clock.lap("profile")
         viewed = self.exclude_viewed if exclude_viewed is None else exclude_viewed
         exclude = {v for v, kind, _ in events if kind == CONTACT or viewed}
