@@ -136,6 +136,8 @@ def _check_category(f: Feature, value: Any) -> tuple[str | None, str | None]:
         text = slug(text)
     elif f.normalize == "lower":
         text = text.lower()
+    if not text.strip("-"):  # e.g. a lone combining accent, or "___": nothing is left
+        return None, f"{value!r} has no letters or digits"
     if f.values is not None and text not in f.values:
         return None, f"{text!r} is not one of {', '.join(f.values)}"
     return text, None

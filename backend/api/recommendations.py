@@ -28,8 +28,8 @@ class Params(BaseModel):
 class Visitor(BaseModel):
     model_config = ConfigDict(extra="forbid")
     viewed: list[str] = Field(default_factory=list, max_length=200)
-    k: int = Field(5, ge=1)
-    candidates: int | None = Field(None, ge=1, le=5000)
+    k: int = Field(5, ge=1, strict=True)  # JSON true is not a 1
+    candidates: int | None = Field(None, ge=1, le=5000, strict=True)
     filters: dict[str, str | int | float] = Field(default_factory=dict)
 
 

@@ -19,7 +19,7 @@ bp = Blueprint("users", __name__)
 
 class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id: str = Field(min_length=1, max_length=200)
+    id: str = Field(min_length=1, max_length=200, pattern=r"^[^/]+$")  # addressable in paths
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 

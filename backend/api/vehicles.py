@@ -29,9 +29,13 @@ from backend.services.indexing import Filters, sync_vehicles
 bp = Blueprint("vehicles", __name__)
 
 
+# A "/" would make the id unreachable in /v1/vehicles/{id} paths.
+ID = r"^[^/]+$"
+
+
 class VehicleIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id: str = Field(min_length=1, max_length=200)
+    id: str = Field(min_length=1, max_length=200, pattern=ID)
     title: str | None = Field(None, max_length=500)
     status: Literal["available", "sold", "removed"] | None = None
     listed_at: datetime | None = None

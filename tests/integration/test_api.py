@@ -134,6 +134,7 @@ def test_similar_and_profile(client: FlaskClient) -> None:
         ("get", "/v1/users/u3%2F/recommendations", {}, 404, "not-found"),
         ("get", "/v1/users/u3/recommendations?fuel=diesel&fuel=hybrid", {}, 400, "invalid-filter"),
         ("post", "/v1/recommendations", {"json": {"viewed": ["sim-1\u0000"]}}, 400, "invalid"),
+        ("post", "/v1/recommendations", {"json": {"viewed": ["sim-1"], "k": True}}, 400, "invalid"),
         ("post", "/v1/recommendations", {"data": "[" * 100_000 + "]" * 100_000,
          "content_type": "application/json"}, 400, "malformed-json"),
         ("get", "/v1/no-such-thing", {}, 404, "not-found"),
@@ -189,11 +190,12 @@ def test_a_bad_record_costs_only_itself(client: FlaskClient) -> None:
         {"id": "bad-extra", "features": {"price": 9000, "make": "skoda"}, "colour": "red"},
         {"id": "bad-nul", "features": {"price": 9000, "make": "sk\u0000oda"}},
         {"id": "bad-huge", "features": {"price": 10**400, "make": "skoda"}},
+        {"id": "bad/slash", "features": {"price": 9000, "make": "skoda"}},
     ]
     r = client.post("/v1/vehicles", json={"vehicles": vehicles}, headers=INGEST)
     assert r.status_code == 207, r.json
-    assert [x["status"] for x in r.json["results"]] == ["accepted"] + ["rejected"] * 3
-    assert r.json["loaded"] == 1 and r.json["rejected"] == 3
+    assert [x["status"] for x in r.json["results"]] == ["accepted"] + ["rejected"] * 4
+    assert r.json["loaded"] == 1 and r.json["rejected"] == 4
     assert client.get("/v1/vehicles/ok-1/similar?k=1").status_code == 200
     events = [
         {"id": "ok-e", "user_id": "u11", "vehicle_id": "sim-3", "type": "view",

@@ -116,3 +116,11 @@ def test_slug_folds_case_separators_and_accents() -> None:
     assert slug(" Mercedes_Benz ") == "mercedes-benz"
     assert slug("Škoda") == "skoda"
     assert slug("Citroën C4") == "citroen-c4"
+
+
+def test_values_with_nothing_left_after_canonicalising_are_refused(vehicles) -> None:
+    for empty in ("\u0301", "___", " - "):
+        result = vehicles.validate_item({"price": 9000, "make": empty})
+        assert result.rejected and result.issues[0].field == "make"
+    # Numbers beyond any float are refused, not an overflow.
+    assert vehicles.validate_item({"price": 10**400, "make": "bmw"}).rejected
