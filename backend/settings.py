@@ -27,7 +27,15 @@ class Settings(BaseSettings):
         description="Database name on the embedded server",
     )
     milvus_uri: str | None = Field(None, description="Milvus URI; unset = Milvus Lite file")
+    milvus_index: str | None = Field(
+        None,
+        pattern="^(FLAT|IVF_FLAT|HNSW)$",
+        description="ANN index of new collections; unset = FLAT on Milvus Lite, HNSW on a server",
+    )
     broker_url: str | None = Field(None, description="Celery broker; unset = tasks in-process")
+    result_backend_url: str | None = Field(
+        None, description="Celery result backend; unset = the broker's URL when it is Redis"
+    )
     feature_schema: str = Field(
         "vehicles", description="Built-in feature schema name or path to a TOML schema file"
     )
@@ -73,6 +81,32 @@ class Settings(BaseSettings):
     serve_model_ttl_s: float = Field(
         1.0, ge=0, description="How often serving re-reads which model version is active"
     )
+
+    worker_concurrency: int = Field(2, gt=0, description="Task processes per Celery worker")
+    worker_time_limit_s: int = Field(
+        6 * 3600, gt=0, description="Hard limit on one task run (training the longest)"
+    )
+    worker_max_retries: int = Field(
+        3, ge=0, description="Retries of a task after a transient database/Milvus error"
+    )
+    retrain_gate_tolerance: float = Field(
+        0.0, ge=0, description="How much lower validation precision@k a new version may score"
+    )
+    gc_keep_versions: int = Field(
+        2, ge=0, description="Published versions kept besides the active one (for rollback)"
+    )
+    beat_profile_refresh_s: float = Field(300, gt=0, description="Incremental profile refresh")
+    beat_catalogue_sync_s: float = Field(300, gt=0, description="Re-embed changed vehicles")
+    beat_profile_rebuild_s: float = Field(86_400, gt=0, description="Full profile rebuild")
+    beat_retrain_s: float = Field(7 * 86_400, gt=0, description="Retrain pipeline")
+    beat_gc_s: float = Field(86_400, gt=0, description="Old collections and artefacts")
+
+    @property
+    def result_backend(self) -> str | None:
+        if self.result_backend_url:
+            return self.result_backend_url
+        broker = self.broker_url or ""
+        return broker if broker.startswith(("redis://", "rediss://")) else None
 
     @property
     def milvus(self) -> str:

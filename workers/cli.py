@@ -29,6 +29,7 @@ from workers.jobs.evaluate import EvalConfig
 from workers.jobs.profiles import profile_config, rebuild_profiles, update_profile
 from workers.jobs.training import train_model
 from workers.serving_cli import publish_command, recommend, serve
+from workers.worker_cli import beat, worker
 
 
 def _engine_at_head(settings: Settings) -> Engine:
@@ -262,7 +263,7 @@ def evaluate_command(settings: Settings, dataset: str | None, data_dir: Path | N
 
 
 main.add_command(demo)
-for command in (publish_command, serve, recommend):
+for command in (publish_command, serve, recommend, worker, beat):
     main.add_command(command)
 
 __all__ = ["main"]

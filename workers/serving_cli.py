@@ -12,6 +12,7 @@ from backend.db.engine import make_engine
 from backend.services.active_model import NoActiveModel
 from backend.services.indexing import FilterError, Filters
 from backend.services.recommender import UnknownUser
+from backend.services.task_queue import CeleryQueue
 from backend.settings import Settings
 from backend.vectors.milvus import MilvusStore, is_lite
 from workers.jobs.publish import publish
@@ -25,7 +26,7 @@ from workers.runner import InProcessRunner
 def publish_command(settings: Settings, version: int | None, no_activate: bool) -> None:
     """Embed every available vehicle with a model's ItemNet into Milvus (vehicles_v{N}),
     check the count and make that version the serving one."""
-    store = MilvusStore(settings.milvus)
+    store = MilvusStore(settings.milvus, index=settings.milvus_index)
     try:
         r = publish(make_engine(settings), store, version, activate=not no_activate)
     except (LookupError, ValueError, RuntimeError) as exc:
@@ -44,7 +45,10 @@ def _app(settings: Settings) -> Any:
     # request threads (and the other workers) for the cores.
     torch.set_num_threads(1)
     services = build_services(settings)
-    services.jobs = InProcessRunner(settings, services.engine, services.store)
+    if settings.broker_url:  # jobs go to the Celery workers, by task name
+        services.jobs = CeleryQueue(settings, services.engine)
+    else:
+        services.jobs = InProcessRunner(settings, services.engine, services.store)
     return create_app(settings, services=services)
 
 

@@ -7,7 +7,7 @@ from flask import Blueprint, jsonify
 
 from backend.api.context import services
 from backend.api.errors import ApiError
-from backend.db import registry
+from backend.db import jobs, registry
 
 bp = Blueprint("admin", __name__, url_prefix="/v1/admin")
 JOBS = {"retrain": "pipeline.retrain", "reindex": "index.publish",
@@ -44,10 +44,16 @@ def rebuild():  # type: ignore[no-untyped-def]
     return _submit(JOBS["profiles/rebuild"])
 
 
+@bp.get("/jobs")
+def recent_jobs():  # type: ignore[no-untyped-def]
+    with services().engine.connect() as conn:
+        return jsonify({"jobs": jobs.recent(conn)})
+
+
 @bp.get("/jobs/<job_id>")
 def job(job_id: str):  # type: ignore[no-untyped-def]
-    s = services()
-    found = s.jobs.status(job_id) if s.jobs else None
+    with services().engine.connect() as conn:
+        found = jobs.get(conn, job_id)
     if found is None:
         raise ApiError(404, "not-found", f"no job {job_id!r}")
     return jsonify(found)

@@ -17,13 +17,12 @@ from models.schema import FeatureSchema
 
 
 class JobRunner(Protocol):
-    """Runs a named job (``index.publish``, ``training.train``...) and returns its id. The
-    API knows jobs by name only: a Celery client or an in-process runner, chosen by the
-    entry point, never imported from workers/ here."""
+    """Queues a named job (``index.publish``, ``training.train``...) and returns its id; the
+    run is recorded in the ``jobs`` table. The API knows jobs by name only: a Celery client
+    (backend/services/task_queue.py) or the in-process runner, chosen by the entry point,
+    never imported from workers/ here."""
 
     def submit(self, name: str, **kwargs: Any) -> str: ...
-
-    def status(self, job_id: str) -> dict[str, Any] | None: ...
 
 
 @dataclass

@@ -50,6 +50,15 @@ def fail(conn: Connection, version: int, error: str) -> None:
     )
 
 
+def reject(conn: Connection, version: int, reason: str) -> None:
+    """The retrain gate refused it: kept for inspection, never published or activated."""
+    conn.execute(
+        text("UPDATE model_versions SET status = 'rejected', error = :e, updated_at = now()"
+             " WHERE id = :id"),
+        {"e": reason[:4000], "id": version},
+    )  # fmt: skip
+
+
 def versions(conn: Connection) -> list[Any]:
     return list(
         conn.execute(
@@ -82,6 +91,12 @@ def published(conn: Connection, version: int, collection: str, vectors: int) -> 
              " updated_at = now() WHERE id = :id"),
         {"c": collection, "n": vectors, "id": version},
     )  # fmt: skip
+
+
+def synced(conn: Connection, version: int, at: datetime) -> None:
+    """The collection holds every catalogue change made before ``at``."""
+    conn.execute(text("UPDATE model_versions SET synced_at = :t WHERE id = :id"),
+                 {"t": at, "id": version})  # fmt: skip
 
 
 def collections_in_use(conn: Connection) -> set[str]:

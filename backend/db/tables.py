@@ -52,6 +52,14 @@ class ModelStatus(enum.StrEnum):
     active = "active"
     retired = "retired"
     failed = "failed"
+    rejected = "rejected"  # trained, but the retrain gate found it worse than the active one
+
+
+class JobStatus(enum.StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
 
 
 class EventType(enum.StrEnum):
@@ -91,8 +99,10 @@ class Vehicle(Base):
     listed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # When the row last changed here (a trigger keeps it); the index sync reads it.
+    changed_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
-    __table_args__ = (Index(None, "status"),)
+    __table_args__ = (Index(None, "status"), Index(None, "changed_at"))
 
 
 class VehicleVersion(Base):
@@ -142,6 +152,8 @@ class Event(Base):
         Index(None, "user_id", "occurred_at"),
         # Events arrive roughly in time order, so a tiny BRIN index serves time-range scans.
         Index(None, "occurred_at", postgresql_using="brin"),
+        # The profile refresh looks for events received since the profiles were written.
+        Index(None, "received_at", postgresql_using="brin"),
     )
 
 
@@ -206,6 +218,8 @@ class ModelVersion(Base):
     collection: Mapped[str | None] = mapped_column(Text)
     vectors: Mapped[int | None] = mapped_column(BigInteger)
     published_at: Mapped[datetime | None]
+    # The collection holds every catalogue change made before this time.
+    synced_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
@@ -217,3 +231,25 @@ class ModelVersion(Base):
             postgresql_where=text("status = 'active'"),
         ),
     )
+
+
+class Job(Base):
+    """One run of a named task (queued by the API or beat, run by a worker or in-process)."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    status: Mapped[JobStatus] = mapped_column(
+        _enum(JobStatus, "job_status"), server_default=JobStatus.queued.value
+    )
+    args: Mapped[dict[str, Any]] = mapped_column(server_default=text("'{}'"))
+    attempts: Mapped[int] = mapped_column(server_default=text("0"))
+    queued_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    seconds: Mapped[float | None] = mapped_column(Float)
+    summary: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index(None, "name", "queued_at"),)

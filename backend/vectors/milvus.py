@@ -23,12 +23,14 @@ def is_lite(uri: str) -> bool:
 
 
 class MilvusStore:
-    def __init__(self, uri: str, *, token: str = "") -> None:
+    def __init__(self, uri: str, *, token: str = "", index: str | None = None) -> None:
+        """``index``: the ANN index of new collections; None = FLAT on Milvus Lite, HNSW on a
+        server (Milvus Lite shared over a URI builds FLAT only: say so)."""
         from pymilvus import MilvusClient  # imported here: nothing connects at import time
 
         if is_lite(uri):
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
-        self.uri, self.lite = uri, is_lite(uri)
+        self.uri, self.lite, self.index = uri, is_lite(uri), index
         self.client = MilvusClient(uri=uri, token=token)
 
     def create(
@@ -48,7 +50,7 @@ class MilvusStore:
             extra = {"max_length": 256} if kind == "str" else {}
             schema.add_field(field, getattr(DataType, _TYPES[kind]), nullable=False, **extra)
         params = self.client.prepare_index_params()
-        index = index or ("FLAT" if self.lite else "HNSW")
+        index = index or self.index or ("FLAT" if self.lite else "HNSW")
         extra = {"params": {"M": 16, "efConstruction": 200}} if index == "HNSW" else {}
         params.add_index(field_name=VECTOR, index_type=index, metric_type="IP", **extra)
         self.client.create_collection(name, schema=schema, index_params=params)

@@ -14,10 +14,8 @@ from sqlalchemy import text
 
 from backend.api import build_services, create_app
 from backend.api.context import Services
-from backend.ingest import synthetic
 from backend.settings import Settings
-from tests.conftest import _fresh
-from tests.integration.cli import ok
+from tests.integration.market import marketplace
 from workers.jobs.publish import publish
 from workers.runner import InProcessRunner
 
@@ -30,17 +28,12 @@ def market(server_url: str, template_db: str,
     """600 vehicles, 60 users, 6,000 events; profiles; two trained versions, v1 published
     and active."""
     tmp = tmp_path_factory.mktemp("market")
-    for url in _fresh(server_url, template_db):
-        env = {"FORECOURT_DATABASE_URL": url, "FORECOURT_HOME": str(tmp / "var")}
-        ids = synthetic.write_vehicles(tmp / "v.csv", 600)
-        synthetic.write_events(tmp / "e.csv", ids, n_users=60, n_events=6000)
-        ok(env, "import", "vehicles", str(tmp / "v.csv"))
-        ok(env, "import", "events", str(tmp / "e.csv"))
-        ok(env, "profiles", "rebuild")
-        ok(env, "train", "--epochs", "2", "--dim", "16", "--seed", "0")
-        ok(env, "train", "--epochs", "1", "--dim", "16", "--seed", "1")
-        settings = Settings(database_url=url, home=tmp / "var", ingest_token="ingest-t",
-                            admin_token="admin-t", serve_model_ttl_s=0)  # fmt: skip
+    trainings = (("--epochs", "2", "--dim", "16", "--seed", "0"),
+                 ("--epochs", "1", "--dim", "16", "--seed", "1"))  # fmt: skip
+    for env in marketplace(server_url, template_db, tmp, trainings=trainings):
+        settings = Settings(database_url=env["FORECOURT_DATABASE_URL"], home=tmp / "var",
+                            ingest_token="ingest-t", admin_token="admin-t",
+                            serve_model_ttl_s=0)  # fmt: skip
         yield {"env": env, "settings": settings}
 
 

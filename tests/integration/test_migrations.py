@@ -20,6 +20,7 @@ TABLES = {
     "vehicles",
     "vehicle_versions",
     "events",
+    "jobs",
     "feature_spaces",
     "user_profiles",
     "model_versions",
@@ -38,13 +39,13 @@ def _tables(engine: Engine) -> set[str]:
 
 
 def test_one_head(empty_engine: Engine) -> None:
-    assert migrate.heads(empty_engine) == ["0004"]
+    assert migrate.heads(empty_engine) == ["0005"]
 
 
 def test_upgrade_downgrade_upgrade(empty_engine: Engine) -> None:
     assert migrate.current(empty_engine) is None
     migrate.upgrade(empty_engine)
-    assert migrate.current(empty_engine) == "0004"
+    assert migrate.current(empty_engine) == "0005"
     assert _tables(empty_engine) == TABLES
     migrate.downgrade(empty_engine, "base")
     assert migrate.current(empty_engine) is None
@@ -74,6 +75,21 @@ def test_cli_db_upgrade(empty_db_url: str, tmp_path) -> None:
     env = {"FORECOURT_DATABASE_URL": empty_db_url, "FORECOURT_HOME": str(tmp_path)}
     result = CliRunner().invoke(main, ["db", "upgrade"], env=env)
     assert result.exit_code == 0, result.output
-    assert "revision 0004" in result.output
+    assert "revision 0005" in result.output
     result = CliRunner().invoke(main, ["db", "current"], env=env)
-    assert result.output.strip() == "0004"
+    assert result.output.strip() == "0005"
+
+
+def test_a_vehicle_change_moves_changed_at(engine: Engine) -> None:
+    """The index sync finds changes by wall-clock ``changed_at``, whatever time a feed says."""
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO vehicles (external_id, source, features, changed_at)"
+                          " VALUES ('t1', 'test', '{}', '2001-01-01')"))  # fmt: skip
+        conn.execute(text("UPDATE vehicles SET title = 'renamed' WHERE external_id = 't1'"))
+        untouched = conn.execute(text("SELECT changed_at FROM vehicles")).scalar_one()
+        conn.execute(text("UPDATE vehicles SET status = 'sold' WHERE external_id = 't1'"))
+        sold = conn.execute(text("SELECT changed_at > now() - interval '1 minute'"
+                                 " FROM vehicles")).scalar_one()  # fmt: skip
+    assert untouched.year == 2001 and sold is True

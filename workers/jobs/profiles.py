@@ -252,3 +252,18 @@ def _moved(conn: Connection, row: Any) -> tuple[dict, dict]:
         "summary": json.dumps(summary),
     }
     return update, summary
+
+
+def refresh_profiles(engine: Engine, *, limit: int = 50_000) -> dict[str, int]:
+    """Every stored profile with events received since it was written, updated in place
+    (what beat runs every few minutes; events posted to the API update at once). Users
+    without a stored profile wait for the next rebuild."""
+    with engine.connect() as conn:
+        users = list(conn.execute(text(
+            "SELECT DISTINCT u.external_id FROM events e"
+            " JOIN user_profiles p ON p.user_id = e.user_id JOIN users u ON u.id = e.user_id"
+            " WHERE e.received_at > p.updated_at"
+            " AND e.received_at > (SELECT min(updated_at) FROM user_profiles) LIMIT :n"
+        ), {"n": limit}).scalars())  # fmt: skip
+    updated = sum(update_profile(engine, user) is not None for user in users)
+    return {"stale": len(users), "updated": updated}

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 from tqdm import tqdm
 
 from backend.db import catalogue_queries as cq
@@ -42,6 +42,8 @@ def publish(
             raise LookupError("no trained model version to publish (forecourt train)")
         if row.status not in ("ready", "active", "retired") or not row.artefact:
             raise ValueError(f"model version {version} is {row.status}, not ready")
+        # Changes from here on are the catalogue sync's (index.upsert_vehicles) to catch.
+        snapshot = conn.execute(text("SELECT clock_timestamp()")).scalar_one()
         vehicles = cq.available(conn)
     name = collection_name(row.id)
     model = ActiveModel(row.id, name, checkpoint.load(Path(row.artefact)))
@@ -58,6 +60,7 @@ def publish(
         raise RuntimeError(f"{name} holds {count} vectors, expected {len(vehicles)}")
     with engine.begin() as conn:
         registry.published(conn, row.id, name, count)
+        registry.synced(conn, row.id, snapshot)
         if activate:
             registry.activate(conn, row.id, require_published=True)
     return PublishResult(row.id, name, count, activate, time.perf_counter() - started)

@@ -73,13 +73,20 @@ class Prepared:
     attributes: np.ndarray  # [U, A] encoded user attributes (A = 0 where the data has none)
 
 
+# A feature space with its id, profile prior and profile settings: how inputs are encoded.
+Space = tuple[FeatureSpace, int, Prior, ProfileConfig]
+
+
 def _space(
     engine: Engine, schema: FeatureSchema, cfg: ProfileConfig, cat: tq.CatalogueVersions,
-    events: Events, fitting: np.ndarray, attributes: list[dict],
-) -> tuple[FeatureSpace, int, Prior, ProfileConfig]:  # fmt: skip
-    """The stored profiles' space, or a new one fitted on the catalogue and the users'
-    ``attributes`` with the prior of the ``fitting`` events (those before the validation
-    split). Sets ``events.table``."""
+    events: Events, fitting: np.ndarray, attributes: list[dict], fixed: Space | None = None,
+) -> Space:  # fmt: skip
+    """The ``fixed`` space, else the stored profiles' space, else a new one fitted on the
+    catalogue and the users' ``attributes`` with the prior of the ``fitting`` events (those
+    before the validation split). Sets ``events.table``."""
+    if fixed is not None:
+        events.table = fixed[0].encode(cat.features)
+        return fixed
     with engine.connect() as conn:
         stored = tq.profile_space(conn)
     if stored is not None:
@@ -124,9 +131,11 @@ def prepare(
     max_examples: int = 2_000_000,
     until: datetime | None = None,
     history: int = 50,
+    space: Space | None = None,
 ) -> Prepared:
     """Examples from every event up to ``until`` (default: the latest): training on the
-    earlier events, validation users on the last ``val_fraction`` of them (by time)."""
+    earlier events, validation users on the last ``val_fraction`` of them (by time).
+    ``space``: encode in this one (an older model's) instead of the stored profiles'."""
     with engine.connect() as conn:
         first, last = tq.event_bounds(conn)
         if first is None:
@@ -144,7 +153,8 @@ def prepare(
     # (Taobao has some weeks before the rest) must not push the whole log into validation.
     split = float(np.quantile(events.t, 1 - val_fraction)) if len(events) else last.timestamp()
     train_mask = events.t <= split
-    space, space_id, prior, cfg = _space(engine, schema, cfg, cat, events, train_mask, attributes)
+    space, space_id, prior, cfg = _space(engine, schema, cfg, cat, events, train_mask, attributes,
+                                         space)  # fmt: skip
     user_attrs = attribute_matrix(space, attributes)  # [U, A]: UserNet sees them after the profile
     types = np.asarray(cfg.type_weights)
     items = cat.version_vehicle[rows]
@@ -214,12 +224,15 @@ def train_model(
     val_fraction: float = 0.1,
     max_examples: int = 2_000_000,
     progress: bool = True,
+    prepared: Prepared | None = None,
     **hyper: Any,
 ) -> TrainJobResult:
     """The whole job: prepare -> register (training) -> train -> save -> ready. A failure
-    marks the version failed, with the error, and re-raises."""
+    marks the version failed, with the error, and re-raises. ``prepared``: examples already
+    read (the retrain pipeline keeps them to judge the new version against the active one)."""
     started = time.perf_counter()
-    prepared = prepare(engine, schema, cfg, val_fraction=val_fraction, max_examples=max_examples)
+    prepared = prepared or prepare(engine, schema, cfg, val_fraction=val_fraction,
+                                   max_examples=max_examples)  # fmt: skip
     if not len(prepared.validation.relevant):
         raise ValueError("no user is active both before and after the validation split")
     params = {"val_fraction": val_fraction, "max_examples": max_examples, **hyper}
