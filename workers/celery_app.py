@@ -12,13 +12,10 @@ from typing import Any
 from celery import Celery, Task
 from sqlalchemy.exc import OperationalError
 
+from backend.services.task_queue import DEFAULT_QUEUE, LONG_JOBS, queue_of
 from backend.settings import Settings
 from workers.execution import HANDLERS, WorkerContext, run_recorded
 from workers.schedule import beat_schedule
-
-# Queues per kind of work, so a week's training never delays a profile update.
-LONG = ("training.train", "pipeline.retrain")
-QUEUES = dict.fromkeys(LONG, "training")
 
 
 def _transient() -> tuple[type[BaseException], ...]:
@@ -37,8 +34,8 @@ def make_celery(settings: Settings) -> Celery:
         worker_prefetch_multiplier=1,
         task_time_limit=settings.worker_time_limit_s,
         task_soft_time_limit=max(settings.worker_time_limit_s - 60, 1),
-        task_routes={name: {"queue": queue} for name, queue in QUEUES.items()},
-        task_default_queue="default",
+        task_routes={name: {"queue": queue_of(name)} for name in HANDLERS},
+        task_default_queue=DEFAULT_QUEUE,
         beat_schedule=beat_schedule(settings),
         result_expires=7 * 86_400,
         broker_connection_retry_on_startup=True,
@@ -51,7 +48,7 @@ def make_celery(settings: Settings) -> Celery:
         def run(self: Task, **kwargs: Any) -> Any:
             # Hours of training are not retried blindly (the next schedule runs again); the
             # last attempt records its failure instead of leaving the job running.
-            retry = name not in LONG and self.request.retries < settings.worker_max_retries
+            retry = name not in LONG_JOBS and self.request.retries < settings.worker_max_retries
             try:
                 return run_recorded(ctx, self.request.id, name, kwargs,
                                     reraise=transient if retry else ())  # fmt: skip

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from backend.services.task_queue import DEFAULT_QUEUE, TRAINING_QUEUE
 from backend.settings import Settings
 
 
@@ -17,7 +18,7 @@ def _app(settings: Settings):  # type: ignore[no-untyped-def]
 
 
 @click.command("worker")
-@click.option("--queues", default="default,training", show_default=True,
+@click.option("--queues", default=f"{DEFAULT_QUEUE},{TRAINING_QUEUE}", show_default=True,
               help="Queues to consume (training: the long jobs).")  # fmt: skip
 @click.option("--concurrency", type=click.IntRange(1), help="Processes (default: settings).")
 @click.option("--loglevel", default="INFO", show_default=True)

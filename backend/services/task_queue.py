@@ -11,6 +11,15 @@ from sqlalchemy import Engine
 from backend.db import jobs as job_rows
 from backend.settings import Settings
 
+# Queues per kind of work, so a week's training never delays a profile update. Senders and
+# workers both route by this table.
+LONG_JOBS = ("training.train", "pipeline.retrain")
+DEFAULT_QUEUE, TRAINING_QUEUE = "default", "training"
+
+
+def queue_of(name: str) -> str:
+    return TRAINING_QUEUE if name in LONG_JOBS else DEFAULT_QUEUE
+
 
 class CeleryQueue:
     def __init__(self, settings: Settings, engine: Engine) -> None:
@@ -24,5 +33,5 @@ class CeleryQueue:
         job = uuid.uuid4().hex
         with self.engine.begin() as conn:
             job_rows.queued(conn, job, name, kwargs)
-        self.app.send_task(name, kwargs=kwargs, task_id=job)
+        self.app.send_task(name, kwargs=kwargs, task_id=job, queue=queue_of(name))
         return job

@@ -188,4 +188,6 @@ def test_only_one_training_at_a_time(ctx: WorkerContext) -> None:
             run_recorded(ctx, job, "training.train", {})
         holder.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": TRAINING_LOCK})
     with ctx.engine.connect() as conn:
-        assert job_rows.get(conn, job)["error"].endswith("Busy: another training run is in progress")  # type: ignore[index]
+        assert job_rows.get(conn, job)["error"].endswith(
+            "Busy: another training run is in progress"
+        )  # type: ignore[index]
