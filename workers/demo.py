@@ -1,13 +1,20 @@
-"""``forecourt demo``: the main job on embedded defaults (so far: store, import, profiles,
-training)."""
+"""``forecourt demo``: the main job on embedded defaults: store, import, profiles, training,
+publication to Milvus, the API started and asked for recommendations over HTTP."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import threading
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 from sqlalchemy import text
 
+from backend.api import build_services, create_app
+from backend.api.context import Services
 from backend.db import migrate
 from backend.db.engine import make_engine
 from backend.db.profile_queries import profile_of
@@ -18,6 +25,7 @@ from backend.ingest.sources import generic
 from backend.settings import Settings
 from models.schema import load_schema
 from workers.jobs.profiles import profile_config, rebuild_profiles
+from workers.jobs.publish import publish
 from workers.jobs.training import train_model
 
 CATALOGUES = ("autoscout24-germany", "ebay-kleinanzeigen-autos-partial", "cars-com-used-cars")
@@ -30,10 +38,15 @@ CATALOGUES = ("autoscout24-germany", "ebay-kleinanzeigen-autos-partial", "cars-c
 @click.option("--users", default=2_000, show_default=True, help="Simulated users.")
 @click.option("--events", default=100_000, show_default=True, help="Simulated events.")
 @click.option("--epochs", default=3, show_default=True, help="Training epochs.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0,
+              help="API port on 127.0.0.1 (default: any free one).")  # fmt: skip
+@click.option("--serve", "serve_forever", is_flag=True, help="Keep the API running afterwards.")
 @click.pass_obj
-def demo(settings: Settings, data_dir: Path | None, users: int, events: int, epochs: int) -> None:
+def demo(settings: Settings, data_dir: Path | None, users: int, events: int, epochs: int,
+         port: int, serve_forever: bool) -> None:  # fmt: skip
     """Create the database, import a catalogue and browsing events, rebuild profiles, train
-    the model, and summarise the store, two users' tastes and the model's validation."""
+    the model, publish it to Milvus, start the API and ask it for two users' recommendations,
+    and summarise the evaluation on the latest period."""
     data_dir = data_dir or settings.data_dir
     engine = make_engine(settings)
     click.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
@@ -111,8 +124,57 @@ def demo(settings: Settings, data_dir: Path | None, users: int, events: int, epo
     )  # fmt: skip
     m = trained.metrics
     click.echo(
-        f"model v{trained.version}: {trained.examples:,} examples, validation precision@5"
-        f" {m['val_precision@5']:.4f} (popularity {m['val_popularity_precision@5']:.4f}),"
-        f" {m['seconds_per_epoch']:.1f}s/epoch -> {trained.artefact}"
+        f"model v{trained.version}: {trained.examples:,} examples, {m['seconds_per_epoch']:.1f}s"
+        f"/epoch -> {trained.artefact}"
     )
-    click.echo("next stages (Milvus, API, workers) arrive with their issues")
+    services = build_services(settings)
+    try:
+        done = publish(services.engine, services.store, trained.version)
+        click.echo(f"published v{done.version}: {done.vectors:,} vehicles in {done.collection}"
+                   f" at {settings.milvus} ({done.seconds:.1f}s)")  # fmt: skip
+        with serving(services, port) as base:
+            click.echo(f"API serving at {base}")
+            for user in busiest:
+                show(base, user)
+            if serve_forever:
+                click.echo("serving until Ctrl-C")
+                with contextlib.suppress(KeyboardInterrupt):
+                    threading.Event().wait()
+    finally:
+        services.store.close()
+    k = 5
+    ours, pop = m[f"val_precision@{k}"], m[f"val_popularity_precision@{k}"]
+    click.echo(
+        f"evaluation on the latest {settings.train_val_fraction:.0%} of events"
+        f" ({trained.validation_users} users): precision@{k} {ours:.4f} served by the model,"
+        f" {pop:.4f} by popularity ({ours / pop if pop else float('inf'):.2f}x)."
+        " `forecourt evaluate` compares against LightFM and ALS on real data."
+    )
+    if not serve_forever:
+        click.echo("serve it with `forecourt serve` (or `forecourt demo --serve`)")
+
+
+@contextlib.contextmanager
+def serving(services: Services, port: int) -> Iterator[str]:
+    """The Flask app on loopback in a background thread, for as long as the block runs."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", port, create_app(services=services), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def show(base: str, user: str, k: int = 5) -> None:
+    with urllib.request.urlopen(f"{base}/v1/users/{user}/recommendations?k={k}") as r:
+        doc = json.load(r)
+    flag = f", fallback: {doc['fallback']}" if doc["fallback"] else ""
+    click.echo(f"GET /v1/users/{user}/recommendations?k={k} (model v{doc['model_version']}{flag})")
+    for n, item in enumerate(doc["items"], 1):
+        click.echo(f"  {n}. {item['vehicle_id']} {item['title'] or ''} ({item['score']:.3f})")
+        for reason in item["reasons"]:
+            click.echo(f"       - {reason}")

@@ -16,9 +16,13 @@ def test_demo_without_data(engine: Engine, cli_env: dict, tmp_path: Path) -> Non
     assert "simulated browsing: events: 3000 loaded" in out
     assert "user_profiles: 50" in out
     assert out.count("events; likes {") == 2
-    assert "model v1: " in out and "validation precision@5" in out
+    assert "model v1: " in out and "published v1: " in out and "API serving at http://" in out
+    # The API answered over HTTP with two users' recommendations, each with its reasons.
+    assert out.count("/recommendations?k=5 (model v1") == 2
+    assert out.count("\n  5. ") == 2 and "       - " in out
+    assert "evaluation on the latest 10% of events" in out and "by popularity" in out
     with engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM vehicles")).scalar_one() == 20_000
-        assert conn.execute(text("SELECT status FROM model_versions")).scalar_one() == "ready"
+        assert conn.execute(text("SELECT status FROM model_versions")).scalar_one() == "active"
     again = ok(env, "demo", "--users", "50", "--events", "3000")
     assert "simulated catalogue: vehicles: 0 loaded, 0 updated, 20000 unchanged" in again
