@@ -5,25 +5,28 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import threading
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import click
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from backend.api import build_services, create_app
 from backend.api.context import Services
 from backend.db import migrate
-from backend.db.engine import make_engine
+from backend.db.engine import fresh_database, make_engine
 from backend.db.profile_queries import profile_of
-from backend.ingest import catalogues, pipeline, synthetic
+from backend.ingest import catalogues, datasets, pipeline, synthetic
 from backend.ingest.reader import resolve_file
 from backend.ingest.rejects import RejectLog
 from backend.ingest.sources import generic
 from backend.settings import Settings
-from models.schema import load_schema
+from models.schema import FeatureSchema, load_schema
+from workers.datasets import DATASET_FOLDERS, DATASET_PROFILES, DATASET_TRAINING
 from workers.jobs.profiles import profile_config, rebuild_profiles
 from workers.jobs.publish import publish
 from workers.jobs.training import train_model
@@ -35,6 +38,10 @@ CATALOGUES = ("autoscout24-germany", "ebay-kleinanzeigen-autos-partial", "cars-c
 @click.option(
     "--data-dir", type=click.Path(path_type=Path), help="Real datasets (default: settings)."
 )
+@click.option("--dataset", type=click.Choice(["cars", *sorted(DATASET_FOLDERS)]),
+              default="cars", show_default=True,
+              help="cars: the used-car catalogues with simulated browsing; or a dataset with"
+              " real interactions, in a database of its own.")  # fmt: skip
 @click.option("--users", default=2_000, show_default=True, help="Simulated users.")
 @click.option("--events", default=100_000, show_default=True, help="Simulated events.")
 @click.option("--epochs", default=3, show_default=True, help="Training epochs.")
@@ -42,19 +49,105 @@ CATALOGUES = ("autoscout24-germany", "ebay-kleinanzeigen-autos-partial", "cars-c
               help="API port on 127.0.0.1 (default: any free one).")  # fmt: skip
 @click.option("--serve", "serve_forever", is_flag=True, help="Keep the API running afterwards.")
 @click.pass_obj
-def demo(settings: Settings, data_dir: Path | None, users: int, events: int, epochs: int,
-         port: int, serve_forever: bool) -> None:  # fmt: skip
+def demo(settings: Settings, data_dir: Path | None, dataset: str, users: int, events: int,
+         epochs: int, port: int, serve_forever: bool) -> None:  # fmt: skip
     """Create the database, import a catalogue and browsing events, rebuild profiles, train
     the model, publish it to Milvus, start the API and ask it for two users' recommendations,
     and summarise the evaluation on the latest period."""
     data_dir = data_dir or settings.data_dir
-    engine = make_engine(settings)
-    click.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
-    migrate.upgrade(engine)
-    schema = load_schema(settings.feature_schema)
+    cfg = profile_config(settings)
+    if dataset == "cars":
+        engine = make_engine(settings)
+        click.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
+        migrate.upgrade(engine)
+        schema = load_schema(settings.feature_schema)
+        load_marketplace(settings, engine, schema, data_dir, users, events)
+    else:  # a dataset keeps its own ids: a database (and Milvus file) of its own
+        folder = data_dir / DATASET_FOLDERS[dataset]
+        if not folder.is_dir():
+            raise click.ClickException(f"no {dataset} data at {folder} (use --data-dir)")
+        name = dataset.replace("-", "_")
+        lite = str((settings.home / f"milvus-{name}.db").resolve())
+        settings = settings.model_copy(update={
+            "database_url": fresh_database(settings, f"forecourt_demo_{name}"),
+            "feature_schema": dataset, "milvus_uri": settings.milvus_uri or lite,
+        })  # fmt: skip
+        engine = make_engine(settings)
+        click.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
+        migrate.upgrade(engine)
+        schema = load_schema(dataset)
+        cfg = replace(cfg, **DATASET_PROFILES[dataset])
+        with RejectLog(settings.rejects_dir / f"demo-{dataset}.csv", echo=False) as rejects:
+            try:
+                for stats in datasets.import_dataset(engine, dataset, folder, rejects):
+                    click.echo(f"{dataset}: {stats.summary()}")
+            except (FileNotFoundError, ValueError) as exc:
+                raise click.ClickException(str(exc)) from exc
+
+    result = rebuild_profiles(engine, schema, cfg=cfg)
+    click.echo(
+        f"profiles: {result.users:,} users, {result.events:,} events in the window before "
+        f"{result.as_of:%Y-%m-%d}, {result.seconds:.1f}s"
+    )
+    with engine.connect() as conn:
+        for table in ("users", "vehicles", "vehicle_versions", "events", "user_profiles"):
+            count = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+            click.echo(f"{table:>17}: {count:,}")
+        busiest = conn.execute(
+            text("SELECT u.external_id FROM user_profiles p JOIN users u ON u.id = p.user_id"
+                 " ORDER BY p.event_count DESC LIMIT 2")
+        ).scalars().all()  # fmt: skip
+        for user in busiest:
+            row = profile_of(conn, user)
+            top = {
+                name: values[0][0] for name, values in row.summary["categories"].items() if values
+            }
+            ranges = "; ".join(f"{name} {r['mean']:,.0f} ± {r['std']:,.0f}"
+                               for name, r in row.summary["ranges"].items())  # fmt: skip
+            click.echo(f"user {user}: {row.event_count} events; likes {top}; {ranges}")
+    trained = train_model(
+        engine, schema, cfg, settings.artefacts, epochs=epochs, progress=True,
+        dim=settings.train_dim, sampler=settings.train_sampler,
+        **DATASET_TRAINING.get(dataset, {}),
+    )  # fmt: skip
+    m = trained.metrics
+    click.echo(
+        f"model v{trained.version}: {trained.examples:,} examples, {m['seconds_per_epoch']:.1f}s"
+        f"/epoch -> {trained.artefact}"
+    )
+    services = build_services(settings)
+    try:
+        done = publish(services.engine, services.store, trained.version)
+        click.echo(f"published v{done.version}: {done.vectors:,} vehicles in {done.collection}"
+                   f" at {settings.milvus} ({done.seconds:.1f}s)")  # fmt: skip
+        with serving(services, port) as base:
+            click.echo(f"API serving at {base}")
+            for user in busiest:
+                show(base, user)
+            if serve_forever:
+                click.echo("serving until Ctrl-C")
+                with contextlib.suppress(KeyboardInterrupt):
+                    threading.Event().wait()
+    finally:
+        services.store.close()
+    k = 5
+    ours, pop = m[f"val_precision@{k}"], m[f"val_popularity_precision@{k}"]
+    click.echo(
+        f"evaluation on the latest {settings.train_val_fraction:.0%} of events"
+        f" ({trained.validation_users} users): precision@{k} {ours:.4f} served by the model,"
+        f" {pop:.4f} by popularity ({ours / pop if pop else float('inf'):.2f}x)."
+        " `forecourt evaluate` compares against LightFM and ALS on real data."
+    )
+    if not serve_forever:
+        click.echo("serve it with `forecourt serve` (or `forecourt demo --serve`)")
+
+
+def load_marketplace(settings: Settings, engine: Engine, schema: FeatureSchema, data_dir: Path,
+                     users: int, events: int) -> None:  # fmt: skip
+    """The real used-car catalogues found under ``data_dir`` (else a generated one) and
+    simulated browsing over them."""
     work = settings.home / "demo"
     work.mkdir(parents=True, exist_ok=True)
-
     found = [data_dir / name for name in CATALOGUES if (data_dir / name).is_dir()]
     with RejectLog(settings.rejects_dir / "demo.csv", echo=False) as rejects:
         if found:
@@ -95,70 +188,13 @@ def demo(settings: Settings, data_dir: Path | None, users: int, events: int, epo
                 f" see {rejects.path}"
             )
 
-    result = rebuild_profiles(engine, schema, cfg=profile_config(settings))
-    click.echo(
-        f"profiles: {result.users:,} users, {result.events:,} events in the window before "
-        f"{result.as_of:%Y-%m-%d}, {result.seconds:.1f}s"
-    )
-    with engine.connect() as conn:
-        for table in ("users", "vehicles", "vehicle_versions", "events", "user_profiles"):
-            count = conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
-            click.echo(f"{table:>17}: {count:,}")
-        busiest = conn.execute(
-            text("SELECT u.external_id FROM user_profiles p JOIN users u ON u.id = p.user_id"
-                 " ORDER BY p.event_count DESC LIMIT 2")
-        ).scalars().all()  # fmt: skip
-        for user in busiest:
-            row = profile_of(conn, user)
-            top = {
-                name: values[0][0] for name, values in row.summary["categories"].items() if values
-            }
-            price = row.summary["ranges"].get("price", {})
-            click.echo(
-                f"user {user}: {row.event_count} events; likes {top}; "
-                f"price {price.get('mean', 0):,.0f} ± {price.get('std', 0):,.0f} EUR"
-            )
-    trained = train_model(
-        engine, schema, profile_config(settings), settings.artefacts, epochs=epochs, progress=True,
-        dim=settings.train_dim, sampler=settings.train_sampler,
-    )  # fmt: skip
-    m = trained.metrics
-    click.echo(
-        f"model v{trained.version}: {trained.examples:,} examples, {m['seconds_per_epoch']:.1f}s"
-        f"/epoch -> {trained.artefact}"
-    )
-    services = build_services(settings)
-    try:
-        done = publish(services.engine, services.store, trained.version)
-        click.echo(f"published v{done.version}: {done.vectors:,} vehicles in {done.collection}"
-                   f" at {settings.milvus} ({done.seconds:.1f}s)")  # fmt: skip
-        with serving(services, port) as base:
-            click.echo(f"API serving at {base}")
-            for user in busiest:
-                show(base, user)
-            if serve_forever:
-                click.echo("serving until Ctrl-C")
-                with contextlib.suppress(KeyboardInterrupt):
-                    threading.Event().wait()
-    finally:
-        services.store.close()
-    k = 5
-    ours, pop = m[f"val_precision@{k}"], m[f"val_popularity_precision@{k}"]
-    click.echo(
-        f"evaluation on the latest {settings.train_val_fraction:.0%} of events"
-        f" ({trained.validation_users} users): precision@{k} {ours:.4f} served by the model,"
-        f" {pop:.4f} by popularity ({ours / pop if pop else float('inf'):.2f}x)."
-        " `forecourt evaluate` compares against LightFM and ALS on real data."
-    )
-    if not serve_forever:
-        click.echo("serve it with `forecourt serve` (or `forecourt demo --serve`)")
-
 
 @contextlib.contextmanager
 def serving(services: Services, port: int) -> Iterator[str]:
     """The Flask app on loopback in a background thread, for as long as the block runs."""
     from werkzeug.serving import make_server
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access log between the lines
     server = make_server("127.0.0.1", port, create_app(services=services), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 
 import click
 from pydantic import ValidationError
@@ -18,6 +19,8 @@ from backend.settings import Settings
 def main(ctx: click.Context, verbose: bool) -> None:
     """Forecourt: vehicle recommendations from marketplace events."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    # pymilvus 2.4 (pinned for the 2.3.5 server) imports pkg_resources: not the user's concern.
+    warnings.filterwarnings("ignore", "pkg_resources is deprecated", UserWarning)
     try:
         ctx.obj = Settings()
     except ValidationError as exc:

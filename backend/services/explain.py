@@ -36,7 +36,12 @@ def reasons(space: FeatureSpace, profile: np.ndarray, features: Mapping[str, Any
         if std > 0 and abs(float(x) - mean) <= std:
             closeness = 1.0 - abs(float(x) - mean) / std
             found.append((0.1 + 0.1 * closeness,
-                          f"{scaler.name.replace('_', ' ')} {float(x):,.0f} within your usual"
-                          f" {max(mean - std, 0):,.0f}–{mean + std:,.0f}"))  # fmt: skip
+                          f"{scaler.name.replace('_', ' ')} {_num(float(x))} within your usual"
+                          f" {_num(max(mean - std, 0))}–{_num(mean + std)}"))  # fmt: skip
     found.sort(key=lambda r: -r[0])
     return [text for _, text in found[:limit]]
+
+
+def _num(x: float) -> str:
+    """12,500 but 1997: four-digit values are mostly years, which take no separator."""
+    return f"{x:,.0f}" if abs(x) >= 10_000 else f"{x:.0f}"

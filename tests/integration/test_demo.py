@@ -26,3 +26,16 @@ def test_demo_without_data(engine: Engine, cli_env: dict, tmp_path: Path) -> Non
         assert conn.execute(text("SELECT status FROM model_versions")).scalar_one() == "active"
     again = ok(env, "demo", "--users", "50", "--events", "3000")
     assert "simulated catalogue: vehicles: 0 loaded, 0 updated, 20000 unchanged" in again
+
+
+def test_demo_on_movielens(data_dir: Path, cli_env: dict, server_url: str) -> None:
+    """Real interactions: the dataset in a database of its own, served over HTTP."""
+    import psycopg
+
+    out = ok(cli_env, "demo", "--dataset", "movielens-100k", "--data-dir", str(data_dir),
+             "--epochs", "1")  # fmt: skip
+    assert "events: 100000 loaded" in out and "user_profiles: 943" in out
+    assert out.count("/recommendations?k=5 (model v1)") == 2
+    assert "release year 19" in out and "release year 1,9" not in out
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute('DROP DATABASE IF EXISTS "forecourt_demo_movielens_100k" WITH (FORCE)')
