@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from backend.cli.db import db
 from backend.cli.imports import import_
+from backend.cli.milvus import milvus
 from backend.settings import Settings
 
 
@@ -32,3 +33,4 @@ def main(ctx: click.Context, verbose: bool) -> None:
 
 main.add_command(db)
 main.add_command(import_)
+main.add_command(milvus)

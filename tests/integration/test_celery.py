@@ -4,6 +4,7 @@ Milvus Lite database, served over a URI (Milvus Lite opens a file in one process
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -47,13 +48,33 @@ def redis_url() -> str:
 
 @pytest.fixture(scope="module")
 def milvus_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from milvus_lite.server import Server
+    """`forecourt milvus --lite`: one Milvus Lite file served to the worker and the API."""
+    home, port = tmp_path_factory.mktemp("lite"), _free_port()
+    with _started(["milvus", "--lite", "--port", str(port)], {"FORECOURT_HOME": str(home)},
+                  home / "milvus.log", "Milvus Lite serving"):  # fmt: skip
+        yield f"http://127.0.0.1:{port}"
 
-    port = _free_port()
-    server = Server(str(tmp_path_factory.mktemp("lite") / "shared.db"), f"127.0.0.1:{port}")
-    assert server.init() and server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+
+@contextlib.contextmanager
+def _started(args: list[str], env: dict[str, str], log: Path, ready: str) -> Iterator[None]:
+    """``forecourt ARGS`` in the background until it logs ``ready``; SIGTERM at the end."""
+    forecourt = Path(sys.executable).with_name("forecourt")
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(forecourt), *args], env={**os.environ, **env}, stdout=out,
+                                stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while ready not in log.read_text():
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        yield
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
 
 
 @pytest.fixture(scope="module")
@@ -71,25 +92,8 @@ def env(server_url: str, template_db: str, redis_url: str, milvus_uri: str,
 @pytest.fixture(scope="module")
 def worker(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     log = tmp_path_factory.mktemp("worker") / "worker.log"
-    forecourt = Path(sys.executable).with_name("forecourt")
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [str(forecourt), "worker", "--concurrency", "1", "--loglevel", "INFO"],
-            env={**os.environ, **env}, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while "ready." not in log.read_text():
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.2)
+    with _started(["worker", "--concurrency", "1", "--loglevel", "INFO"], env, log, "ready."):
         yield
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_retrain_through_a_real_worker(env: dict[str, str], worker: None) -> None:
