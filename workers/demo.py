@@ -20,11 +20,11 @@ from backend.api.context import Services
 from backend.db import migrate
 from backend.db.engine import fresh_database, make_engine
 from backend.db.profile_queries import profile_of
-from backend.ingest import catalogues, datasets, pipeline, synthetic
+from backend.ingest import catalogues, datasets, pipeline
 from backend.ingest.reader import resolve_file
 from backend.ingest.rejects import RejectLog
-from backend.ingest.sources import generic
 from backend.settings import Settings
+from backend.simulate.market import browse_catalogue, import_files, simulate, write
 from models.schema import FeatureSchema, load_schema
 from workers.datasets import DATASET_FOLDERS, DATASET_PROFILES, DATASET_TRAINING
 from workers.jobs.profiles import profile_config, rebuild_profiles
@@ -144,44 +144,34 @@ def demo(settings: Settings, data_dir: Path | None, dataset: str, users: int, ev
 
 def load_marketplace(settings: Settings, engine: Engine, schema: FeatureSchema, data_dir: Path,
                      users: int, events: int) -> None:  # fmt: skip
-    """The real used-car catalogues found under ``data_dir`` (else a generated one) and
-    simulated browsing over them."""
+    """The real used-car catalogues found under ``data_dir`` with simulated users browsing
+    them (no public data set has real browsing on real listings); without them, a whole
+    simulated marketplace fitted to AutoScout24."""
     work = settings.home / "demo"
-    work.mkdir(parents=True, exist_ok=True)
     found = [data_dir / name for name in CATALOGUES if (data_dir / name).is_dir()]
     with RejectLog(settings.rejects_dir / "demo.csv", echo=False) as rejects:
-        if found:
-            for folder in found:
-                file = resolve_file(folder)
-                fmt = catalogues.detect(file)
-                rows = catalogues.FORMATS[fmt](file, schema=schema, usd_to_eur=settings.usd_to_eur)
-                stats = pipeline.import_vehicles(
-                    engine, rows, schema=schema, source=fmt, where=str(file), rejects=rejects
-                )
-                click.echo(f"{folder.name}: {stats.summary()}")
-        else:
-            click.echo(f"no catalogues under {data_dir}: generating a simulated catalogue")
-            file = work / "vehicles.csv"
-            synthetic.write_vehicles(file, 20_000)
+        for folder in found:
+            file = resolve_file(folder)
+            fmt = catalogues.detect(file)
+            rows = catalogues.FORMATS[fmt](file, schema=schema, usd_to_eur=settings.usd_to_eur)
             stats = pipeline.import_vehicles(
-                engine,
-                generic.read_vehicles(file, schema=schema),
-                schema=schema,
-                source="simulated",
-                where=str(file),
-                rejects=rejects,
+                engine, rows, schema=schema, source=fmt, where=str(file), rejects=rejects
             )
-            click.echo(f"simulated catalogue: {stats.summary()}")
-
-        # No public data set has real browsing on these listings, so the events are simulated.
-        with engine.connect() as conn:
-            ids = list(conn.execute(text("SELECT external_id FROM vehicles ORDER BY id")).scalars())
-        file = work / "events.csv"
-        synthetic.write_events(file, ids, users, events)
-        stats = pipeline.import_events(
-            engine, generic.read_events(file), where=str(file), rejects=rejects
-        )
-        click.echo(f"simulated browsing: {stats.summary()}")
+            click.echo(f"{folder.name}: {stats.summary()}")
+        if found:
+            with engine.connect() as conn:
+                rows = conn.execute(text(
+                    "SELECT external_id, features FROM vehicles WHERE status = 'available'"
+                    " ORDER BY id")).all()  # fmt: skip
+            market = browse_catalogue([r[0] for r in rows], [r[1] for r in rows], users, events)
+            what = "simulated browsing"
+        else:
+            click.echo(f"no catalogues under {data_dir}: simulating a marketplace fitted to"
+                       " AutoScout24 (forecourt simulate)")  # fmt: skip
+            market = simulate(20_000, users, events)
+            what = "simulated marketplace"
+        for stats in import_files(engine, schema, write(market, work), rejects):
+            click.echo(f"{what}: {stats.summary()}")
         if rejects.rows_rejected or rejects.fields_dropped:
             click.echo(
                 f"{rejects.rows_rejected} rows rejected, {rejects.fields_dropped} fields dropped:"

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from backend.cli.db import db
 from backend.cli.imports import import_
 from backend.cli.milvus import milvus
+from backend.cli.simulate import simulate
 from backend.settings import Settings
 
 
@@ -34,3 +35,4 @@ def main(ctx: click.Context, verbose: bool) -> None:
 main.add_command(db)
 main.add_command(import_)
 main.add_command(milvus)
+main.add_command(simulate)

@@ -12,8 +12,8 @@ from tests.integration.cli import ok
 def test_demo_without_data(engine: Engine, cli_env: dict, tmp_path: Path) -> None:
     env = {**cli_env, "FORECOURT_DATA_DIR": str(tmp_path / "no-data")}
     out = ok(env, "demo", "--users", "50", "--events", "3000")
-    assert "generating a simulated catalogue" in out
-    assert "simulated browsing: events: 3000 loaded" in out
+    assert "simulating a marketplace fitted to AutoScout24" in out
+    assert "simulated marketplace: events: 3000 loaded" in out
     assert "user_profiles: 50" in out
     assert out.count("events; likes {") == 2
     assert "model v1: " in out and "published v1: " in out and "API serving at http://" in out
@@ -25,7 +25,8 @@ def test_demo_without_data(engine: Engine, cli_env: dict, tmp_path: Path) -> Non
         assert conn.execute(text("SELECT count(*) FROM vehicles")).scalar_one() == 20_000
         assert conn.execute(text("SELECT status FROM model_versions")).scalar_one() == "active"
     again = ok(env, "demo", "--users", "50", "--events", "3000")
-    assert "simulated catalogue: vehicles: 0 loaded, 0 updated, 20000 unchanged" in again
+    assert "simulated marketplace: vehicles: 0 loaded, 0 updated, 20000 unchanged" in again
+    assert "simulated marketplace: events: 0 loaded" in again
 
 
 def test_demo_on_movielens(data_dir: Path, cli_env: dict, server_url: str) -> None:
