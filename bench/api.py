@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -151,10 +152,13 @@ def main(vehicles: int, users: int, n_events: int, n_requests: int) -> None:
     print(json.dumps({k: round(v, 4) for k, v in out.items()}))
 
 
-def _serve_and_load(env: dict[str, str], names: list[str], n_requests: int,
-                    workers: int) -> tuple[dict[str, float], dict[str, float]]:  # fmt: skip
+def _serve_and_load(
+    env: dict[str, str], names: list[str], n_requests: int, workers: int,
+    on_stop: Callable[[int], None] | None = None,
+) -> tuple[dict[str, float], dict[str, float]]:  # fmt: skip
     """Start ``forecourt serve`` with ``workers`` processes, warm it, time 1, 4 and 16
-    clients; returns the figures and the server-side seconds per stage meanwhile."""
+    clients; returns the figures and the server-side seconds per stage meanwhile.
+    ``on_stop(pid)`` runs before the server stops (to read its memory)."""
     command = [str(Path(sys.executable).parent / "forecourt"), "serve", "--port", str(PORT),
                "--workers", str(workers), "--threads", "4"]  # fmt: skip
     api = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -168,6 +172,8 @@ def _serve_and_load(env: dict[str, str], names: list[str], n_requests: int,
             out |= {f"{key}_{clients}": value for key, value in r.items()}
             print(f"{workers} workers, {clients} clients: {r}", file=sys.stderr)
         after = _stage_seconds(_metrics())
+        if on_stop:
+            on_stop(api.pid)
     finally:
         api.terminate()
         api.wait(30)
