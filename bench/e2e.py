@@ -83,6 +83,8 @@ def stage(name: str, out: dict[str, float]) -> Iterator[None]:
         done.set()
         watcher.join()
         out[f"{name}_peak_rss_mib"] = max(peak[0], _rss_mib())
+        print(f"   {name}: {out[f'{name}_s']:.1f} s, peak {out[f'{name}_peak_rss_mib']:.0f} MiB",
+              file=sys.stderr, flush=True)  # fmt: skip
 
 
 def run_scale(scale: float, n_requests: int) -> dict[str, float]:

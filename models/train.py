@@ -58,6 +58,19 @@ class Holdout:
     history: np.ndarray | None = None  # [U, L] recent vehicle indices, -1 = none
     history_w: np.ndarray | None = None  # [U, L]
 
+    def sample(self, most: int, seed: int = 0) -> Holdout:
+        """At most ``most`` of the users, drawn at random: each validation pass ranks every
+        vehicle for every user, so at marketplace scale all of them cost more than the
+        training epoch itself, for a mean that a few thousand users pin down."""
+        n = len(self.relevant)
+        if n <= most:
+            return self
+        keep = np.sort(np.random.default_rng(seed).choice(n, most, replace=False))
+        pick = lambda a: None if a is None else a[keep]  # noqa: E731
+        return Holdout(self.user_x[keep], [self.relevant[i] for i in keep],
+                       [self.seen[i] for i in keep], self.at, pick(self.history),
+                       pick(self.history_w))  # fmt: skip
+
 
 @dataclass
 class TrainResult:

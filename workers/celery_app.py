@@ -12,7 +12,7 @@ from typing import Any
 from celery import Celery, Task
 from sqlalchemy.exc import OperationalError
 
-from backend.services.task_queue import DEFAULT_QUEUE, LONG_JOBS, queue_of
+from backend.services.task_queue import DEFAULT_QUEUE, LONG_JOBS, check_shared_milvus, queue_of
 from backend.settings import Settings
 from workers.execution import HANDLERS, WorkerContext, run_recorded
 from workers.schedule import beat_schedule
@@ -27,6 +27,7 @@ def _transient() -> tuple[type[BaseException], ...]:
 def make_celery(settings: Settings) -> Celery:
     if not settings.broker_url:
         raise ValueError("FORECOURT_BROKER_URL is not set: without a broker jobs run in-process")
+    check_shared_milvus(settings)
     app = Celery("forecourt", broker=settings.broker_url, backend=settings.result_backend)
     app.conf.update(
         task_acks_late=True,
@@ -38,6 +39,10 @@ def make_celery(settings: Settings) -> Celery:
         task_default_queue=DEFAULT_QUEUE,
         beat_schedule=beat_schedule(settings),
         result_expires=7 * 86_400,
+        # Redis hands an unacknowledged task to another worker after this long: longer than
+        # any run may last, so a slow training is never run twice at once. A task of a worker
+        # that died is redelivered after it.
+        broker_transport_options={"visibility_timeout": settings.worker_time_limit_s + 300},
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import socket
 import threading
 import urllib.request
 from collections.abc import Iterator
@@ -42,9 +43,12 @@ CATALOGUES = ("autoscout24-germany", "ebay-kleinanzeigen-autos-partial", "cars-c
               default="cars", show_default=True,
               help="cars: the used-car catalogues with simulated browsing; or a dataset with"
               " real interactions, in a database of its own.")  # fmt: skip
-@click.option("--users", default=2_000, show_default=True, help="Simulated users.")
-@click.option("--events", default=100_000, show_default=True, help="Simulated events.")
-@click.option("--epochs", default=3, show_default=True, help="Training epochs.")
+@click.option("--users", type=click.IntRange(1), default=2_000, show_default=True,
+              help="Simulated users.")  # fmt: skip
+@click.option("--events", type=click.IntRange(1), default=100_000, show_default=True,
+              help="Simulated events.")  # fmt: skip
+@click.option("--epochs", type=click.IntRange(1), default=3, show_default=True,
+              help="Training epochs.")  # fmt: skip
 @click.option("--port", type=click.IntRange(0, 65535), default=0,
               help="API port on 127.0.0.1 (default: any free one).")  # fmt: skip
 @click.option("--serve", "serve_forever", is_flag=True, help="Keep the API running afterwards.")
@@ -54,7 +58,16 @@ def demo(settings: Settings, data_dir: Path | None, dataset: str, users: int, ev
     """Create the database, import a catalogue and browsing events, rebuild profiles, train
     the model, publish it to Milvus, start the API and ask it for two users' recommendations,
     and summarise the evaluation on the latest period."""
+    if data_dir is not None and not data_dir.is_dir():  # given, so meant: not a silent fallback
+        raise click.BadParameter(f"{data_dir} is not a folder", param_hint="--data-dir")
     data_dir = data_dir or settings.data_dir
+    if port:  # found busy at the end, it would waste the whole run
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError as exc:
+                raise click.BadParameter(f"127.0.0.1:{port}: {exc.strerror}",
+                                         param_hint="--port") from exc  # fmt: skip
     cfg = profile_config(settings)
     if dataset == "cars":
         engine = make_engine(settings)

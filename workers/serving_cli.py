@@ -12,7 +12,7 @@ from backend.db.engine import make_engine
 from backend.services.active_model import NoActiveModel
 from backend.services.indexing import FilterError, Filters
 from backend.services.recommender import UnknownUser
-from backend.services.task_queue import CeleryQueue
+from backend.services.task_queue import CeleryQueue, check_shared_milvus
 from backend.settings import Settings
 from backend.vectors.milvus import MilvusStore, is_lite
 from workers.jobs.publish import publish
@@ -44,6 +44,7 @@ def _app(settings: Settings) -> Any:
     # A request scores a few hundred candidates: torch's intra-op threads only fight the
     # request threads (and the other workers) for the cores.
     torch.set_num_threads(1)
+    check_shared_milvus(settings)
     services = build_services(settings)
     if settings.broker_url:  # jobs go to the Celery workers, by task name
         services.jobs = CeleryQueue(settings, services.engine)
@@ -63,6 +64,10 @@ def _app(settings: Settings) -> Any:
 def serve(settings: Settings, host: str, port: int, workers: int, threads: int,
           dev: bool) -> None:  # fmt: skip
     """Run the REST API (gunicorn; jobs in-process unless FORECOURT_BROKER_URL is set)."""
+    try:
+        check_shared_milvus(settings)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
     if dev:
         _app(settings).run(host=host, port=port, threaded=True)
         return
@@ -104,7 +109,7 @@ def recommend(settings: Settings, user: str, k: int, candidates: int,
         result = s.recommender.for_user(user, k=k, candidates=candidates,
                                         filters=Filters.parse(s.schema, args))  # fmt: skip
     except (UnknownUser, NoActiveModel, FilterError) as exc:
-        raise click.ClickException(str(exc).strip("'\"")) from exc
+        raise click.ClickException(exc.args[0] if exc.args else str(exc)) from exc
     finally:
         s.store.close()
     if as_json:

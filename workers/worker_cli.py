@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from backend.services.task_queue import DEFAULT_QUEUE, TRAINING_QUEUE
@@ -37,6 +39,9 @@ def worker(settings: Settings, queues: str, concurrency: int | None, loglevel: s
 @click.pass_obj
 def beat(settings: Settings, loglevel: str, schedule_file: str | None) -> None:
     """Run Celery beat: the periodic jobs of workers/schedule.py."""
-    path = schedule_file or str(settings.home / "celerybeat-schedule")
-    settings.home.mkdir(parents=True, exist_ok=True)
+    path = Path(schedule_file) if schedule_file else settings.home / "celerybeat-schedule"
+    if path.is_dir() or (not path.parent.is_dir() and schedule_file):
+        raise click.BadParameter(f"{path} must be a file in an existing folder",
+                                 param_hint="--schedule-file")  # fmt: skip
+    path.parent.mkdir(parents=True, exist_ok=True)
     _app(settings).start(["beat", f"--loglevel={loglevel}", f"--schedule={path}"])

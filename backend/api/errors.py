@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from backend.services.active_model import NoActiveModel
 from backend.services.indexing import FilterError
 from backend.services.recommender import UnknownUser, UnknownVehicle
+from backend.services.task_queue import QueueUnavailable
 
 
 class ApiError(Exception):
@@ -48,11 +49,30 @@ def register(app: Flask) -> None:
     @app.errorhandler(UnknownUser)
     @app.errorhandler(UnknownVehicle)
     def not_found(exc: LookupError):  # type: ignore[no-untyped-def]
-        return jsonify(_body("not-found", str(exc).strip("'\""))), 404
+        return jsonify(_body("not-found", exc.args[0] if exc.args else str(exc))), 404
 
     @app.errorhandler(NoActiveModel)
     def no_model(exc: NoActiveModel):  # type: ignore[no-untyped-def]
         return jsonify(_body("no-model", str(exc))), 503
+
+    @app.errorhandler(QueueUnavailable)
+    def no_queue(exc: QueueUnavailable):  # type: ignore[no-untyped-def]
+        return jsonify(_body("queue-unavailable", str(exc))), 503
+
+    from pymilvus.exceptions import MilvusException
+
+    @app.errorhandler(MilvusException)
+    def vector_store(exc: MilvusException):  # type: ignore[no-untyped-def]
+        # The active version's collection missing, or Milvus away: the service is not
+        # ready, the request was fine.
+        app.logger.warning("Milvus: %s", exc)
+        return jsonify(
+            _body(
+                "vector-store-unavailable",
+                f"Milvus could not answer ({exc.message});"
+                " check /readyz, or republish: POST /v1/admin/reindex",
+            )
+        ), 503
 
     @app.errorhandler(HTTPException)
     def http(exc: HTTPException):  # type: ignore[no-untyped-def]

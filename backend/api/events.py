@@ -14,6 +14,7 @@ from backend.api.context import services
 from backend.api.requests import batch_response, write_batch
 from backend.ingest.records import EventRow
 from backend.services import ingestion
+from backend.services.task_queue import QueueUnavailable
 
 bp = Blueprint("events", __name__)
 # An event cannot happen after it arrives (beyond clock skew), nor before cars were sold
@@ -60,5 +61,9 @@ def add():  # type: ignore[no-untyped-def]
         user_of[rows[-1].key] = e.user_id
     outcome = ingestion.events(s.engine, rows)
     users = sorted({user_of[k] for k in outcome.accepted})
-    jobs = [s.jobs.submit("profiles.update_user", user=u) for u in users] if s.jobs else []
-    return batch_response({**outcome.document(refused), "profile_jobs": jobs})
+    extra: dict = {}
+    try:
+        jobs = [s.jobs.submit("profiles.update_user", user=u) for u in users] if s.jobs else []
+    except QueueUnavailable as exc:  # the events are stored; beat's refresh catches up
+        jobs, extra = [], {"warning": f"profiles not updated now: {exc}"}
+    return batch_response({**outcome.document(refused), "profile_jobs": jobs, **extra})

@@ -72,10 +72,10 @@ def rest_of_query(keys: tuple[str, ...]) -> dict[str, str]:
 
 def bearer(*tokens: str | None) -> None:
     """401 without a bearer token, 403 with one that is none of ``tokens``."""
-    given = request.headers.get("Authorization", "")
-    if not given.startswith("Bearer ") or not given[7:].strip():
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not given.strip():
         raise ApiError(401, "unauthorized", "send Authorization: Bearer <token>")
-    if given[7:].strip() not in {t for t in tokens if t}:
+    if given.strip() not in {t for t in tokens if t}:
         raise ApiError(403, "forbidden", "this token may not do that")
 
 

@@ -14,9 +14,25 @@ from backend.cli.milvus import milvus
 from backend.cli.simulate import simulate
 from backend.settings import Settings
 
+# Errors of the services a command talks to: a bad URL, a server that is down, a database
+# that does not exist. The user needs the one-line reason, not the library's traceback.
+SERVICE_ERRORS = ("sqlalchemy", "psycopg", "pymilvus", "milvus_lite", "kombu", "redis")
 
-@click.group()
-@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+
+class Forecourt(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if not type(exc).__module__.startswith(SERVICE_ERRORS) or ctx.params.get("verbose"):
+                raise
+            first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+            reason = first[0] if first else type(exc).__name__
+            raise click.ClickException(f"{type(exc).__name__}: {reason}") from exc
+
+
+@click.group(cls=Forecourt)
+@click.option("-v", "--verbose", is_flag=True, help="Log more (and full tracebacks).")
 @click.pass_context
 def main(ctx: click.Context, verbose: bool) -> None:
     """Forecourt: vehicle recommendations from marketplace events."""

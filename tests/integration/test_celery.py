@@ -127,3 +127,30 @@ def test_retrain_through_a_real_worker(env: dict[str, str], worker: None) -> Non
     finally:
         services.store.close()
         services.engine.dispose()
+
+
+def test_a_broker_that_is_away_is_a_503_and_loses_no_event(env: dict[str, str]) -> None:
+    away = {**env, "FORECOURT_BROKER_URL": "redis://127.0.0.1:1/0",
+            "FORECOURT_INGEST_TOKEN": "ingest-t"}  # fmt: skip
+    settings = Settings(_env_file=None, **{k[len("FORECOURT_"):].lower(): v for k, v in
+                                           away.items() if k.startswith("FORECOURT_")})  # fmt: skip
+    services = build_services(settings)
+    services.jobs = CeleryQueue(settings, services.engine)
+    client = create_app(services=services).test_client()
+    try:
+        r = client.post("/v1/admin/profiles/rebuild", headers=ADMIN)
+        assert r.status_code == 503 and r.json["error"]["code"] == "queue-unavailable"
+        event = {"id": "away-1", "user_id": "u1", "vehicle_id": "sim-1", "type": "view"}
+        r = client.post("/v1/events", json={"events": [event]},
+                        headers={"Authorization": "Bearer ingest-t"})  # fmt: skip
+        assert r.status_code == 200 and r.json["loaded"] == 1, r.json
+        assert r.json["profile_jobs"] == [] and "not updated now" in r.json["warning"]
+        jobs = client.get("/v1/admin/jobs", headers=ADMIN).json["jobs"]
+        assert {
+            j["status"]
+            for j in jobs
+            if j["name"] in ("profiles.rebuild_all", "profiles.update_user")
+        } == {"failed"}
+    finally:
+        services.store.close()
+        services.engine.dispose()

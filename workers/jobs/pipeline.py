@@ -40,7 +40,8 @@ class Verdict:
 
 def validation_precision(nets: Nets, item_ids: np.ndarray, prepared: Prepared, *, k: int,
                          candidates: int) -> float:  # fmt: skip
-    scores = evaluate_served(nets, prepared.data, item_ids, prepared.validation, k=k,
+    scores = evaluate_served(nets, prepared.data, item_ids, prepared.validation.sample(3_000),
+                             k=k,
                              candidates=candidates, trend=training_trend(prepared.data,
                                                                          nets.config))  # fmt: skip
     return float(scores[f"precision@{k}"])

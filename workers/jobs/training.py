@@ -204,10 +204,10 @@ def _items_by_user(user: np.ndarray, item: np.ndarray, wanted: np.ndarray) -> li
     return [np.unique(item[a:b]) for a, b in zip(bounds[0], bounds[1], strict=True)]
 
 
-def popularity_precision(prepared: Prepared, k: int) -> float:
+def popularity_precision(prepared: Prepared, k: int, hold: Holdout | None = None) -> float:
     """The baseline the model must beat: most interacted-with vehicles on sale, minus those
-    the user has seen."""
-    hold, n = prepared.validation, len(prepared.vehicle_ids)
+    the user has seen (for ``hold``'s users, default the whole validation)."""
+    hold, n = hold or prepared.validation, len(prepared.vehicle_ids)
     on_sale = prepared.data.availability.at(np.arange(n), np.full(n, hold.at))
     order = np.argsort(-np.where(on_sale, prepared.popularity, -1), kind="stable")
     head = order[: k + max((len(s) for s in hold.seen), default=0)]
@@ -225,6 +225,7 @@ def train_model(
     max_examples: int = 2_000_000,
     progress: bool = True,
     prepared: Prepared | None = None,
+    max_validation_users: int = 3_000,
     **hyper: Any,
 ) -> TrainJobResult:
     """The whole job: prepare -> register (training) -> train -> save -> ready. A failure
@@ -242,15 +243,16 @@ def train_model(
             schema_fingerprint=prepared.space.schema_fingerprint, params=params,
         )  # fmt: skip
     try:
-        result = train(prepared.data, prepared.validation, progress=progress, **hyper)
+        validation = prepared.validation.sample(max_validation_users)
+        result = train(prepared.data, validation, progress=progress, **hyper)
         k = result.params["k"]
         metrics = {
             **result.metrics,
-            f"val_popularity_precision@{k}": popularity_precision(prepared, k),
+            f"val_popularity_precision@{k}": popularity_precision(prepared, k, validation),
             "best_epoch": result.best_epoch,
             "epochs_run": len(result.history),
             "examples": len(prepared.data.item),
-            "validation_users": len(prepared.validation.relevant),
+            "validation_users": len(validation.relevant),
             "seconds_per_epoch": float(np.mean([h["seconds"] for h in result.history])),
         }
         path = (artefact_dir / f"model-v{version}.pt").resolve()
@@ -280,5 +282,5 @@ def train_model(
         with engine.begin() as conn:
             registry.fail(conn, version, "".join(traceback.format_exception_only(exc)).strip())
         raise
-    return TrainJobResult(version, path, len(prepared.data.item), len(prepared.validation.relevant),
+    return TrainJobResult(version, path, len(prepared.data.item), len(validation.relevant),
                           metrics, time.perf_counter() - started)  # fmt: skip
