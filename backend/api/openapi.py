@@ -60,6 +60,7 @@ def document() -> dict[str, Any]:
         "/v1/admin/retrain": {"post": _op("Retrain pipeline job", auth="admin", ok="202")},
         "/v1/admin/reindex": {"post": _op("Publish job", auth="admin", ok="202")},
         "/v1/admin/profiles/rebuild": {"post": _op("Profile rebuild job", auth="admin", ok="202")},
+        "/v1/admin/jobs": {"get": _op("The 50 most recent jobs", auth="admin")},
         "/v1/admin/jobs/{job_id}": {"get": _op("Job status", auth="admin", params=("job_id",))},
         "/v1/admin/models": {"get": _op("Model versions", auth="admin")},
         "/v1/admin/models/{version}/activate": {"post": _op(
