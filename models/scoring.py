@@ -5,6 +5,8 @@ Served path: UserNet -> nearest ItemNet embeddings (Milvus, or ``retrieve`` here
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -70,6 +72,68 @@ def rank_many(
     return nets.rank(u, torch.from_numpy(candidates), _tensor(trend)).numpy()
 
 
+@dataclass
+class Retrieved:
+    """The candidate stage's result for a chunk of users: what the ranking then orders."""
+
+    start: int  # first user of the chunk
+    cand: np.ndarray  # [u, T] item indices
+    valid: np.ndarray  # [u, T] False where fewer than T items could be retrieved
+
+
+def retrieve(
+    e_u: np.ndarray,
+    e_items: np.ndarray,
+    exclude: list[np.ndarray],
+    *,
+    candidates: int,
+    allowed: np.ndarray | None = None,
+    always: np.ndarray | None = None,
+    chunk_cells: int = 20_000_000,
+) -> list[Retrieved]:
+    """Inner-product top ``candidates`` per user (what Milvus approximates), in chunks of
+    users. ``exclude[u]`` are item indices the user must not get; ``allowed`` masks items off
+    sale; ``always`` are candidates from a second source (what is trending) that join every
+    user's retrieved ones. It does not depend on RankNet: compute it once to rank many ways."""
+    n_items = len(e_items)
+    step = max(1, chunk_cells // max(n_items, 1))
+    out = []
+    for s in range(0, len(e_u), step):
+        scores = e_u[s : s + step] @ e_items.T
+        t = candidates
+        if always is not None and len(always):
+            scores[:, always] = np.inf  # kept whatever their inner product
+            t += len(always)
+        for r, items in enumerate(exclude[s : s + step]):
+            scores[r, items] = -np.inf
+        if allowed is not None:
+            scores[:, ~allowed] = -np.inf
+        t = min(t, n_items)
+        cand = np.argpartition(-scores, t - 1, axis=1)[:, :t]
+        out.append(Retrieved(s, cand, np.take_along_axis(scores, cand, axis=1) > -np.inf))
+    return out
+
+
+def rank_retrieved(
+    nets: Nets, e_u: np.ndarray, e_items: np.ndarray, chunks: list[Retrieved], *, k: int,
+    trend: np.ndarray | None = None,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:  # fmt: skip
+    """RankNet over each user's retrieved candidates (``trend`` [J, P]: every item's trend
+    now) -> (top k per user, retrieved per user)."""
+    ranked, retrieved = [], []
+    for c in chunks:
+        users = e_u[c.start : c.start + len(c.cand)]
+        logits = rank_many(nets, users, e_items[c.cand],
+                           None if trend is None else trend[c.cand])  # fmt: skip
+        logits[~c.valid] = -np.inf
+        order = np.argsort(-logits, axis=1)[:, :k]
+        for r in range(len(c.cand)):
+            keep = order[r][np.isfinite(logits[r, order[r]])]
+            ranked.append(c.cand[r, keep])
+            retrieved.append(c.cand[r, c.valid[r]])
+    return ranked, retrieved
+
+
 def top_k(
     nets: Nets,
     e_u: np.ndarray,
@@ -83,36 +147,11 @@ def top_k(
     always: np.ndarray | None = None,
     chunk_cells: int = 20_000_000,
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Exact version of the served path for many users: inner-product top ``candidates``
-    (what Milvus approximates) -> RankNet -> top k. ``exclude[u]`` are item indices the user
-    must not get; ``allowed`` masks items off sale; ``trend`` [J, P] is every item's trend
-    now; ``always`` are candidates from a second source (what is trending) that join every
-    user's retrieved ones. Returns (ranked items, retrieved items)."""
-    n_items = len(e_items)
-    ranked, retrieved = [], []
-    step = max(1, chunk_cells // max(n_items, 1))
-    for s in range(0, len(e_u), step):
-        scores = e_u[s : s + step] @ e_items.T
-        t = candidates
-        if always is not None and len(always):
-            scores[:, always] = np.inf  # kept whatever their inner product
-            t += len(always)
-        for r, items in enumerate(exclude[s : s + step]):
-            scores[r, items] = -np.inf
-        if allowed is not None:
-            scores[:, ~allowed] = -np.inf
-        t = min(t, n_items)
-        cand = np.argpartition(-scores, t - 1, axis=1)[:, :t]
-        valid = np.take_along_axis(scores, cand, axis=1) > -np.inf
-        logits = rank_many(nets, e_u[s : s + step], e_items[cand],
-                           None if trend is None else trend[cand])  # fmt: skip
-        logits[~valid] = -np.inf
-        order = np.argsort(-logits, axis=1)[:, :k]
-        for r in range(len(cand)):
-            keep = order[r][np.isfinite(logits[r, order[r]])]
-            ranked.append(cand[r, keep])
-            retrieved.append(cand[r, valid[r]])
-    return ranked, retrieved
+    """Exact version of the served path for many users: ``retrieve`` -> RankNet -> top k.
+    Returns (ranked items, retrieved items)."""
+    chunks = retrieve(e_u, e_items, exclude, candidates=candidates, allowed=allowed,
+                      always=always, chunk_cells=chunk_cells)  # fmt: skip
+    return rank_retrieved(nets, e_u, e_items, chunks, k=k, trend=trend)
 
 
 @torch.no_grad()

@@ -23,7 +23,7 @@ from tqdm import tqdm
 from models.metrics import precision_at_k, recall_at_k
 from models.nets import NetConfig, Nets
 from models.sampling import Availability, NegativeSampler
-from models.scoring import item_embeddings, top_k, user_embedding
+from models.scoring import Retrieved, item_embeddings, rank_retrieved, retrieve, user_embedding
 from models.trend import TRENDING_CANDIDATES, Trend, trending
 
 
@@ -125,6 +125,9 @@ class ServedInputs:
     allowed: np.ndarray
     now: np.ndarray | None
     always: np.ndarray | None
+    # The candidate stage: it does not move with RankNet's weights, so it is kept.
+    retrieved: list[Retrieved] | None = None
+    candidates: int = 0
 
 
 def served_inputs(nets: Nets, data: TrainingSet, item_ids: np.ndarray, holdout: Holdout,
@@ -150,8 +153,11 @@ def evaluate_served(
     """Precision@k of retrieve (inner product, top ``candidates``) -> RankNet -> top k, and
     the share of the relevant items that survive retrieval."""
     x = inputs or served_inputs(nets, data, item_ids, holdout, trend)
-    ranked, retrieved = top_k(nets, x.e_u, x.e_items, holdout.seen, k=k, candidates=candidates,
-                              allowed=x.allowed, trend=x.now, always=x.always)  # fmt: skip
+    if x.retrieved is None or x.candidates != candidates:
+        x.retrieved = retrieve(x.e_u, x.e_items, holdout.seen, candidates=candidates,
+                               allowed=x.allowed, always=x.always)  # fmt: skip
+        x.candidates = candidates
+    ranked, retrieved = rank_retrieved(nets, x.e_u, x.e_items, x.retrieved, k=k, trend=x.now)
     return {
         f"precision@{k}": precision_at_k(ranked, holdout.relevant, k),
         f"recall@{k}": recall_at_k(ranked, holdout.relevant, k),
