@@ -39,11 +39,17 @@ def milvus(settings: Settings, lite: bool, port: int, data_dir: Path | None) -> 
             f"Milvus Lite serving {settings.home / 'milvus.db'}: export "
             f"FORECOURT_MILVUS_URI=http://127.0.0.1:{port} FORECOURT_MILVUS_INDEX=FLAT"
         )
+        # Served over TCP, the binary does not watch the lock file that stop() releases:
+        # it must be ended by hand, or it outlives this command.
+        process = server._p
         try:
             with suppress(KeyboardInterrupt):
                 stop.wait()
         finally:
             server.stop()
+            if process is not None:
+                process.terminate()
+                process.wait(10)
         return
     from backend.vectors.server import milvus_server
 
