@@ -22,7 +22,7 @@ from models.schema import load_schema
 from workers.jobs import catalogue, maintenance, pipeline
 from workers.jobs.profiles import profile_config, rebuild_profiles, refresh_profiles, update_profile
 from workers.jobs.publish import publish
-from workers.jobs.training import train_model
+from workers.jobs.training import train_from_settings
 
 TRAINING_LOCK = 0x466F7265  # one training (or retrain pipeline) at a time, across workers
 
@@ -58,22 +58,12 @@ class WorkerContext:
             self._store = None
 
 
-def _train(ctx: WorkerContext) -> Any:
-    s = ctx.settings
-    return train_model(
-        ctx.engine, load_schema(s.feature_schema), profile_config(s), s.artefacts,
-        val_fraction=s.train_val_fraction, max_examples=s.train_max_examples,
-        epochs=s.train_epochs, dim=s.train_dim, neg_ratio=s.train_negatives,
-        sampler=s.train_sampler, progress=False,
-    )  # fmt: skip
-
-
 HANDLERS: dict[str, Callable[..., Any]] = {
     "profiles.update_user": lambda ctx, user: update_profile(ctx.engine, user),
     "profiles.refresh": lambda ctx: refresh_profiles(ctx.engine),
     "profiles.rebuild_all": lambda ctx: rebuild_profiles(
         ctx.engine, load_schema(ctx.settings.feature_schema), cfg=profile_config(ctx.settings)),
-    "training.train": _train,
+    "training.train": lambda ctx: train_from_settings(ctx.engine, ctx.settings),
     "index.publish": lambda ctx, version=None: publish(ctx.engine, ctx.store, version,
                                                        progress=False),
     "index.sync_changed": lambda ctx: catalogue.sync_changed(ctx.engine, ctx.store),

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 
 from backend.api import build_services, create_app
 from backend.services.task_queue import CeleryQueue
@@ -96,14 +97,23 @@ def worker(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Ite
         yield
 
 
-def test_retrain_through_a_real_worker(env: dict[str, str], worker: None) -> None:
-    ok(env, "publish")  # v1 serves
+@contextlib.contextmanager
+def _api(env: dict[str, str]) -> Iterator[FlaskClient]:
+    """The Flask app as `forecourt serve` builds it from ``env``, jobs sent to Celery."""
     settings = Settings(_env_file=None, **{k[len("FORECOURT_"):].lower(): v for k, v in
                                            env.items() if k.startswith("FORECOURT_")})  # fmt: skip
     services = build_services(settings)
     services.jobs = CeleryQueue(settings, services.engine)
-    client = create_app(services=services).test_client()
     try:
+        yield create_app(services=services).test_client()
+    finally:
+        services.store.close()
+        services.engine.dispose()
+
+
+def test_retrain_through_a_real_worker(env: dict[str, str], worker: None) -> None:
+    ok(env, "publish")  # v1 serves
+    with _api(env) as client:
         before = client.get("/v1/users/u1/recommendations?k=5").json
         assert before["model_version"] == 1, before
         r = client.post("/v1/admin/retrain", headers=ADMIN)
@@ -124,20 +134,12 @@ def test_retrain_through_a_real_worker(env: dict[str, str], worker: None) -> Non
         assert after["model_version"] == 2 and len(after["items"]) == 5
         listed = client.get("/v1/admin/jobs", headers=ADMIN).json["jobs"]
         assert listed[0]["id"] == job
-    finally:
-        services.store.close()
-        services.engine.dispose()
 
 
 def test_a_broker_that_is_away_is_a_503_and_loses_no_event(env: dict[str, str]) -> None:
     away = {**env, "FORECOURT_BROKER_URL": "redis://127.0.0.1:1/0",
             "FORECOURT_INGEST_TOKEN": "ingest-t"}  # fmt: skip
-    settings = Settings(_env_file=None, **{k[len("FORECOURT_"):].lower(): v for k, v in
-                                           away.items() if k.startswith("FORECOURT_")})  # fmt: skip
-    services = build_services(settings)
-    services.jobs = CeleryQueue(settings, services.engine)
-    client = create_app(services=services).test_client()
-    try:
+    with _api(away) as client:
         r = client.post("/v1/admin/profiles/rebuild", headers=ADMIN)
         assert r.status_code == 503 and r.json["error"]["code"] == "queue-unavailable"
         event = {"id": "away-1", "user_id": "u1", "vehicle_id": "sim-1", "type": "view"}
@@ -151,6 +153,3 @@ def test_a_broker_that_is_away_is_a_503_and_loses_no_event(env: dict[str, str]) 
             for j in jobs
             if j["name"] in ("profiles.rebuild_all", "profiles.update_user")
         } == {"failed"}
-    finally:
-        services.store.close()
-        services.engine.dispose()

@@ -27,7 +27,7 @@ from models.train import evaluate_served, training_trend
 from workers.jobs.catalogue import active_model
 from workers.jobs.profiles import profile_config, rebuild_profiles
 from workers.jobs.publish import publish
-from workers.jobs.training import Prepared, prepare, train_model
+from workers.jobs.training import Prepared, prepare, train_from_settings
 
 
 @dataclass
@@ -82,12 +82,7 @@ def retrain(engine: Engine, store: MilvusStore, settings: Settings, *,
     rebuilt = rebuild_profiles(engine, schema, cfg=cfg)
     prepared = prepare(engine, schema, cfg, val_fraction=settings.train_val_fraction,
                        max_examples=settings.train_max_examples)  # fmt: skip
-    trained = train_model(
-        engine, schema, cfg, settings.artefacts, val_fraction=settings.train_val_fraction,
-        max_examples=settings.train_max_examples, progress=False, prepared=prepared,
-        epochs=epochs or settings.train_epochs, dim=settings.train_dim,
-        neg_ratio=settings.train_negatives, sampler=settings.train_sampler,
-    )  # fmt: skip
+    trained = train_from_settings(engine, settings, prepared=prepared, epochs=epochs)
     verdict = judge(engine, settings, prepared, trained.artefact, tolerance=tolerance)
     summary: dict[str, Any] = {"profiles": rebuilt.users, "version": trained.version,
                                "gate": verdict.reason, "val_precision": verdict.new,

@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from backend.db import profile_queries as pq
 from backend.db import registry
 from backend.db import training_queries as tq
+from backend.settings import Settings
 from models import checkpoint
 from models.features import FeatureSpace
 from models.inputs import attribute_matrix, item_matrix, user_matrix
@@ -39,8 +40,9 @@ from models.profiles import (
     with_types,
 )
 from models.sampling import Availability
-from models.schema import FeatureSchema
+from models.schema import FeatureSchema, load_schema
 from models.train import Holdout, TrainingSet, train
+from workers.jobs.profiles import profile_config
 
 
 @dataclass
@@ -284,3 +286,15 @@ def train_model(
         raise
     return TrainJobResult(version, path, len(prepared.data.item), len(validation.relevant),
                           metrics, time.perf_counter() - started)  # fmt: skip
+
+
+def train_from_settings(engine: Engine, settings: Settings, *, prepared: Prepared | None = None,
+                        epochs: int | None = None) -> TrainJobResult:  # fmt: skip
+    """``train_model`` with every choice from the settings (the worker jobs' way)."""
+    return train_model(
+        engine, load_schema(settings.feature_schema), profile_config(settings),
+        settings.artefacts, val_fraction=settings.train_val_fraction,
+        max_examples=settings.train_max_examples, progress=False, prepared=prepared,
+        epochs=epochs or settings.train_epochs, dim=settings.train_dim,
+        neg_ratio=settings.train_negatives, sampler=settings.train_sampler,
+    )  # fmt: skip
