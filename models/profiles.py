@@ -73,6 +73,13 @@ class Prior:
     mean: np.ndarray  # [K]
     std: np.ndarray  # [K]
 
+    def to_dict(self) -> dict[str, list[float]]:
+        return {"cat": self.cat.tolist(), "mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> Prior:
+        return cls(*(np.asarray(doc[key]) for key in ("cat", "mean", "std")))
+
 
 @dataclass
 class ProfileStats:

@@ -16,6 +16,7 @@ from sqlalchemy import Engine, text
 
 from backend.db import jobs as job_rows
 from backend.db.engine import make_engine
+from backend.services.task_queue import LONG_JOBS
 from backend.settings import Settings
 from backend.vectors.milvus import MilvusStore
 from models.schema import load_schema
@@ -24,7 +25,7 @@ from workers.jobs.profiles import profile_config, rebuild_profiles, refresh_prof
 from workers.jobs.publish import publish
 from workers.jobs.training import train_from_settings
 
-TRAINING_LOCK = 0x466F7265  # one training (or retrain pipeline) at a time, across workers
+TRAINING_LOCK = 0x466F7265  # one long job (training, retrain pipeline) at a time, anywhere
 
 
 class Busy(RuntimeError):
@@ -75,7 +76,6 @@ HANDLERS: dict[str, Callable[..., Any]] = {
         ctx.engine, ctx.store, ctx.settings, epochs=epochs,
         tolerance=ctx.settings.retrain_gate_tolerance),
 }  # fmt: skip
-EXCLUSIVE = {"training.train", "pipeline.retrain"}
 
 
 def summary(value: Any) -> Any:
@@ -87,7 +87,7 @@ def summary(value: Any) -> Any:
 
 @contextmanager
 def _exclusive(ctx: WorkerContext, name: str) -> Iterator[None]:
-    if name not in EXCLUSIVE:
+    if name not in LONG_JOBS:
         yield
         return
     # A session lock on a connection of its own, in autocommit: no transaction stays open

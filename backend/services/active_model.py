@@ -111,11 +111,22 @@ class ModelCache:
         self._checked = -np.inf
 
     def _read(self) -> ActiveModel | None:
-        with self.engine.connect() as conn:
-            row = registry.active(conn)
-        if row is None or row.collection is None or row.artefact is None:
+        row = servable_row(self.engine)
+        if row is None:
             return None
         if row.id not in self._loaded:
-            art = checkpoint.load(Path(row.artefact))
-            self._loaded = {**self._loaded, row.id: ActiveModel(row.id, row.collection, art)}
+            self._loaded = {**self._loaded, row.id: load_model(row)}
         return self._loaded[row.id]
+
+
+def servable_row(engine: Engine) -> Any | None:
+    """The active version's registry row, if it is published and has its artefact."""
+    with engine.connect() as conn:
+        row = registry.active(conn)
+    if row is None or row.collection is None or row.artefact is None:
+        return None
+    return row
+
+
+def load_model(row: Any) -> ActiveModel:
+    return ActiveModel(row.id, row.collection, checkpoint.load(Path(row.artefact)))

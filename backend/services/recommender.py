@@ -108,7 +108,7 @@ class Recommender:
             return self._popular(model, k, filters, set(), "no-history", clock)
         art, now = model.artefact, self.attention.now_ts
         space = art.space
-        prior = Prior(*(np.asarray(art.meta["prior"][p]) for p in ("cat", "mean", "std")))
+        prior = Prior.from_dict(art.meta["prior"])
         order = [found[v][0] for v in viewed]
         feats = [found[v][1] for v in viewed]
         events = Events.from_items(space, [0] * len(order), [now] * len(order),

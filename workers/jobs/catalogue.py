@@ -5,24 +5,20 @@ deleted. Idempotent: a re-run finds nothing new, or writes the same rows again."
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, text
 
 from backend.db import registry
-from backend.services.active_model import ActiveModel
+from backend.services.active_model import ActiveModel, load_model, servable_row
 from backend.services.indexing import sync_vehicles
 from backend.vectors.milvus import MilvusStore
-from models import checkpoint
 
 
 def active_model(engine: Engine) -> ActiveModel | None:
-    with engine.connect() as conn:
-        row = registry.active(conn)
-    if row is None or row.collection is None:
-        return None
-    return ActiveModel(row.id, row.collection, checkpoint.load(Path(row.artefact)))
+    """The serving version, loaded afresh (a job runs rarely; the API caches instead)."""
+    row = servable_row(engine)
+    return None if row is None else load_model(row)
 
 
 def sync_changed(engine: Engine, store: MilvusStore, *, batch: int = 10_000) -> dict[str, Any]:

@@ -61,7 +61,7 @@ def judge(engine: Engine, settings: Settings, prepared: Prepared, artefact: Path
     meta = current.artefact.meta
     theirs_in = prepared
     if meta.get("space_id") != prepared.space_id:
-        prior = Prior(*(np.asarray(meta["prior"][key]) for key in ("cat", "mean", "std")))
+        prior = Prior.from_dict(meta["prior"])
         theirs_in = prepare(
             engine, load_schema(settings.feature_schema), current.cfg,
             val_fraction=settings.train_val_fraction, max_examples=settings.train_max_examples,

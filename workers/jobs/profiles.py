@@ -149,7 +149,7 @@ def rebuild_profiles(
     # Stored as the profile followed by the user's encoded attributes (stored_user_matrix).
     vectors = np.concatenate([vectors, attribute_matrix(space, attributes)], axis=1)
     with engine.begin() as conn:
-        space_id = q.save_space(conn, schema.name, space.to_dict(), _prior_dict(prior), asdict(cfg))
+        space_id = q.save_space(conn, schema.name, space.to_dict(), prior.to_dict(), asdict(cfg))
         q.replace_profiles(
             conn,
             (
@@ -172,10 +172,6 @@ def rebuild_profiles(
     )
 
 
-def _prior_dict(prior: Prior) -> dict:
-    return {"cat": prior.cat.tolist(), "mean": prior.mean.tolist(), "std": prior.std.tolist()}
-
-
 _SPACES: dict[tuple[str, int], tuple[FeatureSpace, Prior, ProfileConfig]] = {}
 
 
@@ -185,7 +181,7 @@ def _space(conn: Connection, space_id: int) -> tuple[FeatureSpace, Prior, Profil
     key = (conn.engine.url.render_as_string(), space_id)
     if key not in _SPACES:
         found = q.feature_space(conn, space_id)
-        prior = Prior(*(np.asarray(found.prior[k]) for k in ("cat", "mean", "std")))
+        prior = Prior.from_dict(found.prior)
         config = {**found.config, "type_weights": tuple(found.config["type_weights"])}
         _SPACES[key] = (FeatureSpace.from_dict(found.space), prior, ProfileConfig(**config))
     return _SPACES[key]

@@ -94,7 +94,7 @@ def _space(
     if stored is not None:
         space = FeatureSpace.from_dict(stored.space)
         events.table = space.encode(cat.features)
-        prior = Prior(*(np.asarray(stored.prior[k]) for k in ("cat", "mean", "std")))
+        prior = Prior.from_dict(stored.prior)
         config = {**stored.config, "type_weights": tuple(stored.config["type_weights"])}
         return space, int(stored.id), prior, ProfileConfig(**config)
     space = FeatureSpace.fit(schema, [cat.features[r] for r in cat.current_row], users=attributes)
@@ -110,7 +110,7 @@ def _space(
     with engine.begin() as conn:
         space_id = pq.save_space(
             conn, schema.name, space.to_dict(),
-            {"cat": prior.cat.tolist(), "mean": prior.mean.tolist(), "std": prior.std.tolist()},
+            prior.to_dict(),
             asdict(cfg),
         )  # fmt: skip
     return space, space_id, prior, cfg
@@ -264,9 +264,7 @@ def train_model(
                 result.nets, prepared.space, prepared.vehicle_ids, result.item_ids,
                 {
                     "version": version, "space_id": prepared.space_id,
-                    "prior": {"cat": prepared.prior.cat.tolist(),
-                              "mean": prepared.prior.mean.tolist(),
-                              "std": prepared.prior.std.tolist()},
+                    "prior": prepared.prior.to_dict(),
                     "profile_config": asdict(prepared.cfg), "params": result.params,
                     "trained_from": prepared.trained_from.isoformat(),
                     "validation_from": prepared.val_start.isoformat(),
