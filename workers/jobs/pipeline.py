@@ -27,7 +27,12 @@ from models.train import evaluate_served, training_trend
 from workers.jobs.catalogue import active_model
 from workers.jobs.profiles import profile_config, rebuild_profiles
 from workers.jobs.publish import publish
-from workers.jobs.training import Prepared, prepare, train_from_settings
+from workers.jobs.training import (
+    MAX_VALIDATION_USERS,
+    Prepared,
+    prepare,
+    train_from_settings,
+)
 
 
 @dataclass
@@ -40,7 +45,7 @@ class Verdict:
 
 def validation_precision(nets: Nets, item_ids: np.ndarray, prepared: Prepared, *, k: int,
                          candidates: int) -> float:  # fmt: skip
-    scores = evaluate_served(nets, prepared.data, item_ids, prepared.validation.sample(3_000),
+    scores = evaluate_served(nets, prepared.data, item_ids, prepared.validation.sample(MAX_VALIDATION_USERS),
                              k=k,
                              candidates=candidates, trend=training_trend(prepared.data,
                                                                          nets.config))  # fmt: skip

@@ -44,6 +44,9 @@ from models.schema import FeatureSchema, load_schema
 from models.train import Holdout, TrainingSet, train
 from workers.jobs.profiles import profile_config
 
+# Validation ranks every vehicle for every user: a few thousand users pin the mean down.
+MAX_VALIDATION_USERS = 3_000
+
 
 @dataclass
 class TrainJobResult:
@@ -227,7 +230,7 @@ def train_model(
     max_examples: int = 2_000_000,
     progress: bool = True,
     prepared: Prepared | None = None,
-    max_validation_users: int = 3_000,
+    max_validation_users: int = MAX_VALIDATION_USERS,
     **hyper: Any,
 ) -> TrainJobResult:
     """The whole job: prepare -> register (training) -> train -> save -> ready. A failure
