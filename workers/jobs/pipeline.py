@@ -45,10 +45,9 @@ class Verdict:
 
 def validation_precision(nets: Nets, item_ids: np.ndarray, prepared: Prepared, *, k: int,
                          candidates: int) -> float:  # fmt: skip
-    scores = evaluate_served(nets, prepared.data, item_ids, prepared.validation.sample(MAX_VALIDATION_USERS),
-                             k=k,
-                             candidates=candidates, trend=training_trend(prepared.data,
-                                                                         nets.config))  # fmt: skip
+    users = prepared.validation.sample(MAX_VALIDATION_USERS)
+    scores = evaluate_served(nets, prepared.data, item_ids, users, k=k, candidates=candidates,
+                             trend=training_trend(prepared.data, nets.config))  # fmt: skip
     return float(scores[f"precision@{k}"])
 
 
