@@ -40,10 +40,13 @@ def attribute_matrix(space: FeatureSpace, rows: Sequence[Mapping[str, Any] | Non
     return item_matrix(space.attribute_space().encode([row or {} for row in rows]))
 
 
-def user_matrix(profiles: np.ndarray, attributes: np.ndarray | None = None) -> np.ndarray:
+def user_matrix(
+    profiles: np.ndarray, attributes: np.ndarray | None = None, *, copy: bool = True
+) -> np.ndarray:
     """Profile vectors [U, C + 2K + 2] (models.profiles.posterior) and encoded attributes
-    [U, A] (``attribute_matrix``) -> [U, C + 2K + 2 + A] float32."""
-    out = np.array(profiles, dtype=np.float32, copy=True)
+    [U, A] (``attribute_matrix``) -> [U, C + 2K + 2 + A] float32. ``copy=False`` rewrites
+    float32 ``profiles`` in place (training's millions of rows need not exist twice)."""
+    out = np.array(profiles, dtype=np.float32, copy=copy or None)
     out[:, -1] = np.log1p(np.maximum(out[:, -1], 0.0))
     if attributes is not None and attributes.shape[1]:
         out = np.concatenate([out, attributes.astype(np.float32)], axis=1)

@@ -239,7 +239,7 @@ def posteriors_before(
     cfg: ProfileConfig,
     types: np.ndarray,
     *,
-    chunk_events: int = 100_000,
+    chunk_events: int = 20_000,
 ) -> np.ndarray:
     """The profile vector of ``query_user[q]`` from the events strictly before ``query_t[q]``
     (in its window): what the user looked like just before an interaction, for training
@@ -322,6 +322,7 @@ def recent_items(
     types: np.ndarray,
     *,
     length: int,
+    chunk: int = 100_000,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The collaborative half of a profile: each query user's last ``length`` items strictly
     before ``query_t`` inside the window, with the profile's event weights (type x recency).
@@ -331,19 +332,25 @@ def recent_items(
     order = np.lexsort((events.t, events.user))
     user, t = events.user[order], events.t[order]
     window = cfg.window_days * DAY
+    items = np.full((len(query_t), length), -1, np.int64)
+    weights = np.zeros((len(query_t), length), np.float32)
+    if not len(t):
+        return items, weights
     times, ranks = np.unique(np.concatenate([t, query_t, query_t - window]), return_inverse=True)
     stride = len(times) + 1
     key = user * stride + ranks[: len(t)]
     hi = np.searchsorted(key, query_user * stride + ranks[len(t) : len(t) + len(query_t)], "left")
     lo = np.searchsorted(key, query_user * stride + ranks[len(t) + len(query_t) :], "right")
-    idx = hi[:, None] - length + np.arange(length)[None, :]
-    valid = idx >= lo[:, None]
-    idx = np.clip(idx, 0, max(len(t) - 1, 0))
-    if not len(t):
-        return np.full((len(query_t), length), -1, np.int64), np.zeros(
-            (len(query_t), length), np.float32
-        )
-    age = (query_t[:, None] - t[idx]) / DAY
-    w = types[events.kind[order][idx]] * np.exp2(-age / cfg.half_life_days)
-    items = np.where(valid, item[order][idx], -1)
-    return items.astype(np.int64), np.where(valid, w, 0.0).astype(np.float32)
+    kind, item = events.kind[order], item[order]
+    # In blocks of queries: the [Q, length] temporaries would otherwise cost several times
+    # the result (2M training examples x 50 items x 8 bytes each).
+    for q0 in range(0, len(query_t), chunk):
+        q = slice(q0, q0 + chunk)
+        idx = hi[q, None] - length + np.arange(length)[None, :]
+        valid = idx >= lo[q, None]
+        idx = np.clip(idx, 0, len(t) - 1)
+        age = (query_t[q, None] - t[idx]) / DAY
+        w = types[kind[idx]] * np.exp2(-age / cfg.half_life_days)
+        items[q] = np.where(valid, item[idx], -1)
+        weights[q] = np.where(valid, w, 0.0)
+    return items, weights

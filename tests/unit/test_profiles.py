@@ -258,7 +258,8 @@ def test_a_profile_never_contains_its_own_target_event() -> None:
     assert _red_probability(got[0]) < _red_probability(got[1])
 
 
-def test_recent_items_are_strictly_earlier_latest_last_and_windowed() -> None:
+@pytest.mark.parametrize("chunk", [1, 2, 100_000])
+def test_recent_items_are_strictly_earlier_latest_last_and_windowed(chunk: int) -> None:
     from models.profiles import recent_items
 
     cfg = ProfileConfig(half_life_days=1.0, window_days=10.0)
@@ -276,6 +277,7 @@ def test_recent_items_are_strictly_earlier_latest_last_and_windowed() -> None:
         cfg,
         types,
         length=3,
+        chunk=chunk,
     )
     assert items[0].tolist() == [-1, 10, 11]  # day 2's own event excluded, latest last
     np.testing.assert_allclose(w[0], [0.0, 1.0 * 2**-2, 4.0 * 2**-1])

@@ -97,3 +97,19 @@ def test_trending_candidates_join_the_retrieved_ones() -> None:
     _, retrieved = top_k(nets, e_u, e_items, [np.array([1])], k=1, candidates=1, trend=now,
                          always=np.array([1, 3]))  # fmt: skip
     assert 1 not in retrieved[0] and {0, 3} <= set(retrieved[0].tolist())  # seen stays out
+
+
+def test_retrieved_candidates_do_not_hold_the_score_matrix() -> None:
+    """The candidate stage is cached across calibrations: each chunk must own only its
+    [users, T] candidates, not a view into the [users, items] partition (4 GB at scale)."""
+    from models.scoring import retrieve
+
+    rng = np.random.default_rng(0)
+    e_items = rng.normal(size=(1_000, 4)).astype(np.float32)
+    e_u = rng.normal(size=(30, 4)).astype(np.float32)
+    chunks = retrieve(e_u, e_items, [np.array([], np.int64)] * 30, candidates=5, chunk_cells=10_000)
+    assert len(chunks) == 3
+    for c in chunks:
+        assert c.cand.shape == (10, 5) and c.cand.base is None
+        exact = np.argsort(-(e_u[c.start : c.start + 10] @ e_items.T), axis=1)[:, :5]
+        assert (np.sort(c.cand, axis=1) == np.sort(exact, axis=1)).all()

@@ -174,8 +174,8 @@ def prepare(
     recent = recent_items(earlier, items[train_mask], n_users, events.user[train_idx],
                           events.t[train_idx], cfg, types, length=history)  # fmt: skip
     data = TrainingSet(
-        user_x=user_matrix(before, user_attrs[events.user[train_idx]]), item=items[train_idx],
-        item_row=rows[train_idx],
+        user_x=user_matrix(before, user_attrs[events.user[train_idx]], copy=False),
+        item=items[train_idx], item_row=rows[train_idx],
         t=events.t[train_idx], item_x=item_x, current_row=cat.current_row,
         availability=Availability(cat.start, cat.end),
         segment=_segments(space, item_x[cat.current_row]), history=recent[0],
