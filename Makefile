@@ -5,10 +5,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test bench lint clean
 
-$(STAMP): pyproject.toml
+# The `server` extra: the Milvus standalone binary the demo starts for large catalogues.
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install -q --upgrade pip
-	$(VENV)/bin/python -m pip install -q -e '.[dev]'
+	$(VENV)/bin/python -m pip install -q -e '.[dev,server]'
 	touch $(STAMP)
 
 demo: $(STAMP)  ## the main job on embedded defaults

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
         pattern="^(FLAT|IVF_FLAT|HNSW)$",
         description="ANN index of new collections; unset = FLAT on Milvus Lite, HNSW on a server",
     )
+    milvus_server_above: int = Field(
+        200_000,
+        ge=0,
+        description="Vehicles on sale above which `forecourt demo` starts the standalone Milvus"
+        " server (`server` extra) instead of Milvus Lite, when FORECOURT_MILVUS_URI is unset",
+    )
     broker_url: str | None = Field(None, description="Celery broker; unset = tasks in-process")
     result_backend_url: str | None = Field(
         None, description="Celery result backend; unset = the broker's URL when it is Redis"

@@ -168,7 +168,11 @@ def _serve_and_load(
         _load(names, 200, 4)  # warm-up: models loaded, caches filled, in each worker
         before = _stage_seconds(_metrics())
         for clients in (1, 4, 16):
+            cpu = _cpu_seconds(api.pid)
             r = _load(names, n_requests, clients)
+            if clients == 16:  # where the cores went while they were the limit
+                spent = {k: v - cpu.get(k, 0.0) for k, v in _cpu_seconds(api.pid).items()}
+                out |= {f"cpu_ms_per_request_{k}": v / n_requests * 1e3 for k, v in spent.items()}
             out |= {f"{key}_{clients}": value for key, value in r.items()}
             print(f"{workers} workers, {clients} clients: {r}", file=sys.stderr)
         after = _stage_seconds(_metrics())
@@ -178,6 +182,33 @@ def _serve_and_load(
         api.terminate()
         api.wait(30)
     return out, {k: after[k] - before.get(k, 0.0) for k in after}
+
+
+def _cpu_seconds(api_pid: int) -> dict[str, float]:
+    """CPU seconds so far of the API (gunicorn and its workers), Milvus, PostgreSQL and this
+    process (the load generator), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {"api": 0.0, "milvus": 0.0, "postgres": 0.0, "load": 0.0}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="ignore")
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        ppid, seconds = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+        pid = int(entry.name)
+        if pid == api_pid or ppid == api_pid:
+            out["api"] += seconds
+        elif "milvus" in cmdline:
+            out["milvus"] += seconds
+        elif cmdline.startswith("postgres"):
+            out["postgres"] += seconds
+        elif pid == os.getpid():
+            out["load"] += seconds
+    return out
 
 
 def _wait_ready(timeout: float = 120.0) -> None:

@@ -142,6 +142,8 @@ def _api_memory(out: dict[str, float]) -> Callable[[int], None]:
 def _report(results: list[dict[str, float]]) -> None:
     keys = ["simulate_s", "import_s", "import_events_per_s", "profile_rebuild_s", "epoch_s",
             "publish_s", "p50_ms_1", "p99_ms_1", "rps_1", "rps_4", "rps_16", "api_peak_rss_mib",
+            "cpu_ms_per_request_api", "cpu_ms_per_request_milvus",
+            "cpu_ms_per_request_postgres", "cpu_ms_per_request_load",
             "simulate_peak_rss_mib", "import_peak_rss_mib", "profile_rebuild_peak_rss_mib",
             "train_peak_rss_mib", "publish_peak_rss_mib"]  # fmt: skip
     print(f"{'figure':<30}" + "".join(f"{r['scale']:>12.1%}" for r in results)
@@ -168,7 +170,11 @@ def _report(results: list[dict[str, float]]) -> None:
 @click.option("--requests", "n_requests", default=2_000, show_default=True,
               help="Requests per client count.")  # fmt: skip
 def main(scales: tuple[float, ...], n_requests: int) -> None:
-    results = [run_scale(s, n_requests) for s in sorted(scales)]
+    results = []
+    for s in sorted(scales):
+        results.append(run_scale(s, n_requests))
+        # Each scale's figures as soon as they exist: the largest takes most of an hour.
+        print(json.dumps({k: round(v, 4) for k, v in results[-1].items()}), file=sys.stderr)
     _report(results)
 
 

@@ -4,6 +4,7 @@ publication to Milvus, the API started and asked for recommendations over HTTP."
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import logging
 import socket
@@ -26,6 +27,7 @@ from backend.ingest.reader import resolve_file
 from backend.ingest.rejects import RejectLog
 from backend.settings import Settings
 from backend.simulate.market import browse_catalogue, import_files, simulate, write
+from backend.vectors.server import milvus_server
 from models.schema import FeatureSchema, load_schema
 from workers.datasets import DATASET_FOLDERS, DATASET_PROFILES, DATASET_TRAINING
 from workers.jobs.profiles import profile_config, rebuild_profiles
@@ -47,14 +49,23 @@ CATALOGUES = ("autoscout24-germany", "ebay-kleinanzeigen-autos-partial", "cars-c
               help="Simulated users.")  # fmt: skip
 @click.option("--events", type=click.IntRange(1), default=100_000, show_default=True,
               help="Simulated events.")  # fmt: skip
+@click.option("--vehicles", type=click.IntRange(1),
+              help="Simulate a marketplace of this many vehicles instead of browsing the real"
+              " catalogues.")  # fmt: skip
 @click.option("--epochs", type=click.IntRange(1), default=3, show_default=True,
               help="Training epochs.")  # fmt: skip
+@click.option("--milvus", "milvus_choice", type=click.Choice(["auto", "lite", "server"]),
+              default="auto", show_default=True,
+              help="Where to publish when FORECOURT_MILVUS_URI is unset: auto = Milvus Lite,"
+              " or the standalone server (`server` extra) above FORECOURT_MILVUS_SERVER_ABOVE"
+              " vehicles on sale.")  # fmt: skip
 @click.option("--port", type=click.IntRange(0, 65535), default=0,
               help="API port on 127.0.0.1 (default: any free one).")  # fmt: skip
 @click.option("--serve", "serve_forever", is_flag=True, help="Keep the API running afterwards.")
 @click.pass_obj
 def demo(settings: Settings, data_dir: Path | None, dataset: str, users: int, events: int,
-         epochs: int, port: int, serve_forever: bool) -> None:  # fmt: skip
+         vehicles: int | None, epochs: int, milvus_choice: str, port: int,
+         serve_forever: bool) -> None:  # fmt: skip
     """Create the database, import a catalogue and browsing events, rebuild profiles, train
     the model, publish it to Milvus, start the API and ask it for two users' recommendations,
     and summarise the evaluation on the latest period."""
@@ -74,7 +85,7 @@ def demo(settings: Settings, data_dir: Path | None, dataset: str, users: int, ev
         click.echo(f"database: {engine.url.render_as_string(hide_password=True)}")
         migrate.upgrade(engine)
         schema = load_schema(settings.feature_schema)
-        load_marketplace(settings, engine, schema, data_dir, users, events)
+        load_marketplace(settings, engine, schema, data_dir, users, events, vehicles)
     else:  # a dataset keeps its own ids: a database (and Milvus file) of its own
         folder = data_dir / DATASET_FOLDERS[dataset]
         if not folder.is_dir():
@@ -128,8 +139,14 @@ def demo(settings: Settings, data_dir: Path | None, dataset: str, users: int, ev
         f"model v{trained.version}: {trained.examples:,} examples, {m['seconds_per_epoch']:.1f}s"
         f"/epoch -> {trained.artefact}"
     )
-    services = build_services(settings)
-    try:
+    with engine.connect() as conn:
+        on_sale = conn.execute(
+            text("SELECT count(*) FROM vehicles WHERE status = 'available'")
+        ).scalar_one()
+    with contextlib.ExitStack() as stack:
+        settings = stack.enter_context(chosen_milvus(settings, on_sale, milvus_choice))
+        services = build_services(settings)
+        stack.callback(services.store.close)
         done = publish(services.engine, services.store, trained.version)
         click.echo(f"published v{done.version}: {done.vectors:,} vehicles in {done.collection}"
                    f" at {settings.milvus} ({done.seconds:.1f}s)")  # fmt: skip
@@ -141,8 +158,6 @@ def demo(settings: Settings, data_dir: Path | None, dataset: str, users: int, ev
                 click.echo("serving until Ctrl-C")
                 with contextlib.suppress(KeyboardInterrupt):
                     threading.Event().wait()
-    finally:
-        services.store.close()
     k = 5
     ours, pop = m[f"val_precision@{k}"], m[f"val_popularity_precision@{k}"]
     click.echo(
@@ -155,13 +170,47 @@ def demo(settings: Settings, data_dir: Path | None, dataset: str, users: int, ev
         click.echo("serve it with `forecourt serve` (or `forecourt demo --serve`)")
 
 
+def milvus_kind(settings: Settings, on_sale: int, choice: str, server_installed: bool) -> str:
+    """Where the demo publishes: "uri" (FORECOURT_MILVUS_URI), "lite" or "server". Milvus
+    Lite scans every row per search (about 1 s at 1M vehicles), so ``auto`` takes the
+    standalone server above ``milvus_server_above`` vehicles on sale, when it is installed."""
+    if settings.milvus_uri:
+        return "uri"
+    if choice == "server" or (choice == "auto" and on_sale > settings.milvus_server_above
+                              and server_installed):  # fmt: skip
+        return "server"
+    return "lite"
+
+
+@contextlib.contextmanager
+def chosen_milvus(settings: Settings, on_sale: int, choice: str) -> Iterator[Settings]:
+    """``settings`` pointing at the Milvus ``milvus_kind`` picks; a standalone server is
+    started on loopback for the block (data under <home>/milvus-server) and stopped after."""
+    installed = importlib.util.find_spec("milvus") is not None
+    kind = milvus_kind(settings, on_sale, choice, installed)
+    if kind != "server":
+        if choice == "auto" and on_sale > settings.milvus_server_above:
+            click.echo(f"{on_sale:,} vehicles on sale: Milvus Lite scans them all per search;"
+                       " pip install 'forecourt[server]' for the standalone server")  # fmt: skip
+        yield settings
+        return
+    if not installed:
+        raise click.ClickException("--milvus server needs the `server` extra: pip install "
+                                   "'forecourt[server]' (milvus==2.3.5)")  # fmt: skip
+    click.echo(f"{on_sale:,} vehicles on sale: starting the standalone Milvus server (HNSW)")
+    data = settings.home / "milvus-server"
+    data.mkdir(parents=True, exist_ok=True)
+    with milvus_server(data) as uri:
+        yield settings.model_copy(update={"milvus_uri": uri})
+
+
 def load_marketplace(settings: Settings, engine: Engine, schema: FeatureSchema, data_dir: Path,
-                     users: int, events: int) -> None:  # fmt: skip
+                     users: int, events: int, vehicles: int | None = None) -> None:  # fmt: skip
     """The real used-car catalogues found under ``data_dir`` with simulated users browsing
-    them (no public data set has real browsing on real listings); without them, a whole
-    simulated marketplace fitted to AutoScout24."""
+    them (no public data set has real browsing on real listings); without them, or with
+    ``vehicles``, a whole simulated marketplace fitted to AutoScout24."""
     work = settings.home / "demo"
-    found = [data_dir / name for name in CATALOGUES if (data_dir / name).is_dir()]
+    found = [] if vehicles else [data_dir / n for n in CATALOGUES if (data_dir / n).is_dir()]
     with RejectLog(settings.rejects_dir / "demo.csv", echo=False) as rejects:
         for folder in found:
             file = resolve_file(folder)
@@ -179,9 +228,10 @@ def load_marketplace(settings: Settings, engine: Engine, schema: FeatureSchema, 
             market = browse_catalogue([r[0] for r in rows], [r[1] for r in rows], users, events)
             what = "simulated browsing"
         else:
-            click.echo(f"no catalogues under {data_dir}: simulating a marketplace fitted to"
-                       " AutoScout24 (forecourt simulate)")  # fmt: skip
-            market = simulate(20_000, users, events)
+            why = f"{vehicles:,} vehicles asked" if vehicles else f"no catalogues in {data_dir}"
+            click.echo(f"{why}: simulating a marketplace fitted to AutoScout24"
+                       " (forecourt simulate)")  # fmt: skip
+            market = simulate(vehicles or 20_000, users, events)
             what = "simulated marketplace"
         for stats in import_files(engine, schema, write(market, work), rejects):
             click.echo(f"{what}: {stats.summary()}")

@@ -95,9 +95,8 @@ class Attention:
         ranked = self._ranked.get(window)
         if ranked is None or len(ranked) < min(n, len(self._ever)):
             # Sorted once per refresh, not per request: the catalogue can be millions.
-            recent, ever = self._windows.get(window, {}) if window else {}, self._ever
-            keep = max(n, 2048)
-            ranked = sorted(ever, key=lambda v: (-recent.get(v, 0), -ever[v], v))[:keep]
+            recent = self._windows.get(window, {}) if window else {}
+            ranked = most_interacted(self._ever, recent, max(n, 2048))
             self._ranked = {**self._ranked, window: ranked}
         return ranked[:n]
 
@@ -106,4 +105,18 @@ class Attention:
         return self.now.timestamp() if self.now is not None else time.time()
 
 
-__all__ = ["DAY", "Attention"]
+def most_interacted(ever: dict[int, int], recent: dict[int, int], keep: int) -> list[int]:
+    """The ``keep`` vehicles first by ``recent`` interactions, then all-time ones (``ever``),
+    then id: a partition, then a sort of the kept few (the catalogue can be millions)."""
+    ids = np.fromiter(ever, np.int64, len(ever))
+    total = np.fromiter(ever.values(), np.int64, len(ever))
+    now = np.array([recent.get(v, 0) for v in ids.tolist()], np.int64)
+    if len(ids) > keep:
+        score = now * (int(total.max()) + 1) + total
+        cut = np.partition(score, len(score) - keep)[len(score) - keep]
+        part = score >= cut  # ties at the cut all stay, so ids break them below
+        ids, total, now = ids[part], total[part], now[part]
+    return ids[np.lexsort((ids, -total, -now))][:keep].tolist()
+
+
+__all__ = ["DAY", "Attention", "most_interacted"]

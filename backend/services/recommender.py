@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from backend.db import catalogue_queries as cq
 from backend.db import serving_queries as sq
@@ -75,8 +75,14 @@ class Recommender:
     def for_user(self, external_id: str, *, k: int, candidates: int, filters: Filters,
                  exclude_viewed: bool | None = None) -> Result:  # fmt: skip
         clock, model = _Clock(), self.models.current()
-        with self.engine.connect() as conn:
-            row = sq.user_with_events(conn, external_id)
+        with self._reading() as conn:
+            return self._for_user(conn, model, clock, external_id, k, candidates, filters,
+                                  exclude_viewed)  # fmt: skip
+
+    def _for_user(self, conn: Connection, model: ActiveModel, clock: _Clock, external_id: str,
+                  k: int, candidates: int, filters: Filters,
+                  exclude_viewed: bool | None) -> Result:  # fmt: skip
+        row = sq.user_with_events(conn, external_id)
         if row is None:
             raise UnknownUser(f"no user {external_id!r}")
         events = [(int(v), int(kind), float(t)) for v, kind, t in row.events]
@@ -88,24 +94,29 @@ class Recommender:
         vector = None if row.vector is None else np.frombuffer(row.vector, dtype="<f4")
         if vector is None or not row.event_count or len(vector) != width:
             reason = "no-history" if vector is None or not row.event_count else "stale-profile"
-            return self._popular(model, k, filters, exclude, reason, clock)
+            return self._popular(conn, model, k, filters, exclude, reason, clock)
         user_x = stored_user_matrix(vector[None, :], space)
         history = self._history(model, events)
-        return self._ranked(model, user_x, vector, history, exclude, k, candidates, filters,
-                            clock)  # fmt: skip
+        return self._ranked(conn, model, user_x, vector, history, exclude, k, candidates,
+                            filters, clock)  # fmt: skip
 
     def for_visitor(self, viewed: Sequence[str], *, k: int, candidates: int,
                     filters: Filters) -> Result:  # fmt: skip
         """An anonymous visitor: a profile built on the fly from the vehicles just viewed."""
         clock, model = _Clock(), self.models.current()
-        with self.engine.connect() as conn:
-            found = cq.current_features(conn, list(viewed))  # one round trip for all of them
+        with self._reading() as conn:
+            return self._for_visitor(conn, model, clock, viewed, k, candidates, filters)
+
+    def _for_visitor(self, conn: Connection, model: ActiveModel, clock: _Clock,
+                     viewed: Sequence[str], k: int, candidates: int,
+                     filters: Filters) -> Result:  # fmt: skip
+        found = cq.current_features(conn, list(viewed))  # one round trip for all of them
         missing = [v for v in viewed if v not in found]
         if missing:
             raise UnknownVehicle(f"unknown vehicles: {', '.join(missing[:10])}")
         clock.lap("profile")
         if not viewed:
-            return self._popular(model, k, filters, set(), "no-history", clock)
+            return self._popular(conn, model, k, filters, set(), "no-history", clock)
         art, now = model.artefact, self.attention.now_ts
         space = art.space
         prior = Prior.from_dict(art.meta["prior"])
@@ -118,14 +129,18 @@ class Recommender:
         attrs = np.zeros((1, space.attribute_width), np.float32)
         user_x = user_matrix(vector, attrs)
         history = self._history(model, [(i, VIEW, now) for i in reversed(order)])
-        return self._ranked(model, user_x, vector[0], history, set(order), k, candidates,
-                            filters, clock)  # fmt: skip
+        return self._ranked(conn, model, user_x, vector[0], history, set(order), k,
+                            candidates, filters, clock)  # fmt: skip
 
     def similar(self, external_id: str, *, k: int, filters: Filters) -> Result:
         """ItemNet neighbours of a vehicle (available ones only, never itself)."""
         clock, model = _Clock(), self.models.current()
-        with self.engine.connect() as conn:
-            row = cq.vehicle_by_external(conn, external_id)
+        with self._reading() as conn:
+            return self._similar(conn, model, clock, external_id, k, filters)
+
+    def _similar(self, conn: Connection, model: ActiveModel, clock: _Clock, external_id: str,
+                 k: int, filters: Filters) -> Result:  # fmt: skip
+        row = cq.vehicle_by_external(conn, external_id)
         if row is None or row.features is None:
             raise UnknownVehicle(f"no vehicle {external_id!r}")
         e = model.embed(np.array([row.id]), [row.features])
@@ -135,14 +150,19 @@ class Recommender:
         clock.lap("ann")
         keep = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True)
                 if i >= 0 and i != row.id]  # fmt: skip
-        with self.engine.connect() as conn:
-            live = {r.id: r for r in cq.available(conn, [i for i, _ in keep])}
+        live = {r.id: r for r in cq.available(conn, [i for i, _ in keep])}
         clock.lap("filter")
         ok = [(live[i], s) for i, s in keep if i in live and filters.matches(live[i].features)]
         items = [Item(r.external_id, r.title, s, r.features, []) for r, s in ok[:k]]
         return Result(items, model.version, None, clock.laps)
 
     # -- stages -------------------------------------------------------------------------
+    def _reading(self) -> Connection:
+        """One pooled connection for a whole request, in autocommit: every read is a single
+        statement, so no BEGIN / ROLLBACK round trips around them (a request made three
+        checkouts, each with a ping and a rollback: half its database time)."""
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
     def _history(self, model: ActiveModel,
                  events: Sequence[Any]) -> tuple[np.ndarray, np.ndarray] | None:  # fmt: skip
         """The user's recent vehicles as UserNet pools them (latest last, profile weights)."""
@@ -163,7 +183,7 @@ class Recommender:
             items[0, -len(recent) :], weights[0, -len(recent) :] = idx, w
         return items, weights
 
-    def _trending(self, model: ActiveModel) -> tuple[np.ndarray, list[Any]]:
+    def _trending(self, conn: Connection, model: ActiveModel) -> tuple[np.ndarray, list[Any]]:
         """The second candidate source, read once per attention refresh: ids, features."""
         days = model.nets.config.trend_days
         if not days:
@@ -171,13 +191,12 @@ class Recommender:
         key = self.attention.stamp
         if self._trend_cache[0] != key:
             picked = self.attention.popular(days, TRENDING_CANDIDATES)
-            with self.engine.connect() as conn:
-                rows = cq.available(conn, picked)
+            rows = cq.available(conn, picked)
             ids = np.array([r.id for r in rows], dtype=np.int64)
             self._trend_cache = (key, (ids, [r.features for r in rows]))
         return self._trend_cache[1]
 
-    def _ranked(self, model: ActiveModel, user_x: np.ndarray, vector: np.ndarray,
+    def _ranked(self, conn: Connection, model: ActiveModel, user_x: np.ndarray, vector: np.ndarray,
                 history: tuple[np.ndarray, np.ndarray] | None, exclude: set[int], k: int,
                 candidates: int, filters: Filters, clock: _Clock) -> Result:  # fmt: skip
         nets = model.nets
@@ -187,24 +206,22 @@ class Recommender:
         found, _ = self.store.search(model.collection, e_u, limit, filter=filters.expression())
         clock.lap("ann")
         ids = found[0][(found[0] >= 0) & ~np.isin(found[0], list(exclude))][:candidates]
-        t_ids, t_features = self._trending(model)
+        t_ids, t_features = self._trending(conn, model)
         extra = [n for n, (v, f) in enumerate(zip(t_ids, t_features, strict=True))
                  if v not in exclude and v not in ids and filters.matches(f)]  # fmt: skip
         ids = np.concatenate([ids, t_ids[extra]])
-        with self.engine.connect() as conn:
-            # Milvus may not have applied a sale yet: PostgreSQL says what is on sale now.
-            live = cq.available_versions(conn, ids.tolist())
-            ids = np.array([v for v in ids.tolist() if v in live], dtype=np.int64)
-            clock.lap("filter")
-            if not len(ids):
-                return Result([], model.version, None, clock.laps)
-            versions = np.array([live[v] for v in ids.tolist()], dtype=np.int64)
-            vectors = model.embed_versions(ids, versions, partial(cq.version_features, conn))
+        # Milvus may not have applied a sale yet: PostgreSQL says what is on sale now.
+        live = cq.available_versions(conn, ids.tolist())
+        ids = np.array([v for v in ids.tolist() if v in live], dtype=np.int64)
+        clock.lap("filter")
+        if not len(ids):
+            return Result([], model.version, None, clock.laps)
+        versions = np.array([live[v] for v in ids.tolist()], dtype=np.int64)
+        vectors = model.embed_versions(ids, versions, partial(cq.version_features, conn))
         scores = rank(nets, e_u[0], vectors, self.attention.features(model, ids))
         top = np.argsort(-scores, kind="stable")[:k]
         clock.lap("ranknet")
-        with self.engine.connect() as conn:
-            rows = {r.id: r for r in cq.available(conn, ids[top].tolist())}
+        rows = {r.id: r for r in cq.available(conn, ids[top].tolist())}
         space = model.artefact.space
         items = [Item(rows[v].external_id, rows[v].title, float(scores[i]), rows[v].features,
                       reasons(space, vector, rows[v].features))
@@ -212,14 +229,13 @@ class Recommender:
         clock.lap("details")
         return Result(items, model.version, None, clock.laps)
 
-    def _popular(self, model: ActiveModel, k: int, filters: Filters, exclude: set[int],
-                 reason: str, clock: _Clock) -> Result:  # fmt: skip
+    def _popular(self, conn: Connection, model: ActiveModel, k: int, filters: Filters,
+                 exclude: set[int], reason: str, clock: _Clock) -> Result:  # fmt: skip
         """The fallback: the most-interacted available vehicles (recent window first)."""
         days = model.nets.config.trend_days or (7.0,)
         ranked = [v for v in self.attention.popular(days, 20 * k + len(exclude) + 100)
                   if v not in exclude]  # fmt: skip
-        with self.engine.connect() as conn:
-            live = {r.id: r for r in cq.available(conn, ranked)}
+        live = {r.id: r for r in cq.available(conn, ranked)}
         clock.lap("filter")
         picked = [live[v] for v in ranked if v in live and filters.matches(live[v].features)][:k]
         n = max(len(picked), 1)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
 
 from tests.integration.cli import ok
@@ -40,3 +42,23 @@ def test_demo_on_movielens(data_dir: Path, cli_env: dict, server_url: str) -> No
     assert "release year 19" in out and "release year 1,9" not in out
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute('DROP DATABASE IF EXISTS "forecourt_demo_movielens_100k" WITH (FORCE)')
+
+
+def test_demo_starts_the_milvus_server_for_a_large_catalogue(
+    engine: Engine, cli_env: dict, tmp_path: Path
+) -> None:
+    """Above FORECOURT_MILVUS_SERVER_ABOVE vehicles on sale, the demo publishes to the real
+    standalone server it starts on loopback (HNSW), serves from it and stops it."""
+    pytest.importorskip("milvus", reason="the `server` extra (make installs it)")
+    env = {**cli_env, "FORECOURT_MILVUS_SERVER_ABOVE": "100"}
+    env.pop("FORECOURT_MILVUS_URI", None)
+    out = ok(env, "demo", "--vehicles", "3000", "--users", "40", "--events", "2000",
+             "--epochs", "1")  # fmt: skip
+    assert "3,000 vehicles asked: simulating a marketplace" in out
+    assert "vehicles on sale: starting the standalone Milvus server (HNSW)" in out
+    assert "at http://127.0.0.1:19530 (" in out  # published there
+    assert out.count("/recommendations?k=5 (model v1") == 2 and out.count("\n  5. ") == 2
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM vehicles")).scalar_one() == 3_000
+    with socket.socket() as probe:  # stopped afterwards: the port is free again
+        assert probe.connect_ex(("127.0.0.1", 19530)) != 0
