@@ -32,6 +32,9 @@ class Settings(BaseSettings):
         pattern="^(FLAT|IVF_FLAT|HNSW)$",
         description="ANN index of new collections; unset = FLAT on Milvus Lite, HNSW on a server",
     )
+    milvus_search_timeout_s: int = Field(
+        5, gt=0, description="Seconds an API search in Milvus may take, retries included (then 503)"
+    )
     milvus_server_above: int = Field(
         200_000,
         ge=0,

@@ -11,7 +11,7 @@ simulate the marketplace -> import it (COPY) -> rebuild every profile -> train (
 (gunicorn, 2 workers) and time GET /v1/users/{id}/recommendations?k=5 with 1, 4 and 16
 concurrent clients. Prints each stage's time, throughput and peak memory, the growth ratio
 of every figure between the smallest and the largest scale (a stage whose cost grows faster
-than the data stands out), and one JSON line per scale.
+than the data stands out), and last one JSON line of every figure and its growth.
 """
 
 from __future__ import annotations
@@ -159,8 +159,13 @@ def _report(results: list[dict[str, float]]) -> None:
             op, bound = TARGETS[key]
             row += f"   {op} {bound:,}"
         print(row)
-    for r in results:
-        print(json.dumps({k: round(v, 4) for k, v in r.items()}))
+    # Last line: every figure of every scale, and each figure's growth, as one JSON object.
+    growth = {}
+    if len(results) > 1:
+        growth = {k: round(results[-1][k] / v, 3) for k, v in results[0].items()
+                  if k in results[-1] and isinstance(v, float | int) and v}  # fmt: skip
+    print(json.dumps({"scales": [{k: round(v, 4) for k, v in r.items()} for r in results],
+                      "growth": growth}))  # fmt: skip
 
 
 @click.command()

@@ -19,7 +19,11 @@ from models.schema import load_schema
 
 def build_services(settings: Settings, *, jobs: JobRunner | None = None) -> Services:
     engine = make_engine(settings, pool_size=8, max_overflow=8)
-    store = MilvusStore(settings.milvus, index=settings.milvus_index)
+    store = MilvusStore(
+        settings.milvus,
+        index=settings.milvus_index,
+        search_timeout_s=settings.milvus_search_timeout_s,
+    )
     models = ModelCache(engine, ttl_s=settings.serve_model_ttl_s)
     attention = Attention(engine)
     recommender = Recommender(engine, store, models, attention,

@@ -23,14 +23,18 @@ def is_lite(uri: str) -> bool:
 
 
 class MilvusStore:
-    def __init__(self, uri: str, *, token: str = "", index: str | None = None) -> None:
+    def __init__(self, uri: str, *, token: str = "", index: str | None = None,
+                 search_timeout_s: int | None = None) -> None:  # fmt: skip
         """``index``: the ANN index of new collections; None = FLAT on Milvus Lite, HNSW on a
-        server (Milvus Lite shared over a URI builds FLAT only: say so)."""
+        server (Milvus Lite shared over a URI builds FLAT only: say so).
+        ``search_timeout_s``: how long a search may take, pymilvus' retries included (without
+        it, a Milvus that is down holds a request for minutes of retries)."""
         from pymilvus import MilvusClient  # imported here: nothing connects at import time
 
         if is_lite(uri):
             Path(uri).parent.mkdir(parents=True, exist_ok=True)
         self.uri, self.lite, self.index = uri, is_lite(uri), index
+        self.search_timeout_s = search_timeout_s
         self.client = MilvusClient(uri=uri, token=token)
 
     def create(
@@ -95,8 +99,11 @@ class MilvusStore:
         params: dict[str, Any] = {"metric_type": "IP"}
         if not self.lite:  # HNSW needs ef >= limit; more buys recall for time
             params["params"] = {"ef": max(ef or 0, limit)}
+        # pymilvus bounds its retries by ``timeout`` only when it is an int.
+        timeout = None if self.search_timeout_s is None else int(self.search_timeout_s)
         hits = self.client.search(name, data=np.asarray(vectors, np.float32).tolist(),
-                                  limit=limit, filter=filter, search_params=params)  # fmt: skip
+                                  limit=limit, filter=filter, search_params=params,
+                                  timeout=timeout)  # fmt: skip
         ids = np.full((len(hits), limit), -1, dtype=np.int64)
         scores = np.full((len(hits), limit), -np.inf, dtype=np.float32)
         for r, row in enumerate(hits):

@@ -153,3 +153,28 @@ def test_a_broker_that_is_away_is_a_503_and_loses_no_event(env: dict[str, str]) 
             for j in jobs
             if j["name"] in ("profiles.rebuild_all", "profiles.update_user")
         } == {"failed"}
+
+
+def test_a_milvus_that_goes_away_is_a_503_within_the_search_timeout(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Without a bound, pymilvus retries a dead server for minutes while the request waits."""
+    port = _free_port()
+    mine = {**env, "FORECOURT_MILVUS_URI": f"http://127.0.0.1:{port}",
+            "FORECOURT_MILVUS_SEARCH_TIMEOUT_S": "2"}  # fmt: skip
+    with contextlib.ExitStack() as milvus:
+        milvus.enter_context(_started(["milvus", "--lite", "--port", str(port)],
+                                      {"FORECOURT_HOME": str(tmp_path)},
+                                      tmp_path / "milvus.log", "Milvus Lite serving"))  # fmt: skip
+        with _api(mine) as client:
+            models = client.get("/v1/admin/models", headers=ADMIN).json["models"]
+            active = next(m["version"] for m in models if m["status"] in ("active", "ready"))
+            ok(mine, "publish", "--version", str(active))
+            assert client.get("/v1/users/u1/recommendations?k=5").status_code == 200
+            milvus.close()  # the server stops; the API's client still points at it
+            started = time.monotonic()
+            r = client.get("/v1/users/u1/recommendations?k=5")
+            took = time.monotonic() - started
+    assert r.status_code == 503, r.json
+    assert r.json["error"]["code"] == "vector-store-unavailable"
+    assert took < 20, took  # the 2 s search bound plus pymilvus' last back-off, not minutes
