@@ -80,28 +80,34 @@ def vehicle_ids(conn: Connection, external_ids: Sequence[str]) -> dict[str, int]
     return {e: i for e, i in rows}
 
 
-def recent_counts(conn: Connection, since: datetime, until: datetime) -> list[Any]:
-    """(vehicle_id, interactions) in [since, until): the trend window, a BRIN range scan."""
-    return list(
-        conn.execute(
-            text(
-                "SELECT vehicle_id, count(*) FROM events"
-                " WHERE occurred_at >= :s AND occurred_at < :u GROUP BY vehicle_id"
-            ),
-            {"s": since, "u": until},
-        )
-    )
+def newest_events(conn: Connection, after_event_id: int) -> tuple[int, datetime | None]:
+    """The highest event id above ``after_event_id`` (or it, when none) and the latest
+    ``occurred_at`` among those events: a primary-key range, whatever order the table is in."""
+    top, newest = conn.execute(
+        text("SELECT max(id), max(occurred_at) FROM events WHERE id > :a"), {"a": after_event_id}
+    ).one()
+    return (after_event_id if top is None else int(top)), newest
 
 
-def interacted_since(conn: Connection, after_event_id: int) -> tuple[list[tuple[int, int]], int]:
-    """(vehicle_id, events) for the events whose id is above ``after_event_id`` (ids only
-    grow), and the highest event id: all-time counts, kept incrementally (novelty, and the
-    popularity fallback)."""
-    rows = conn.execute(
-        text("SELECT vehicle_id, count(*), max(id) FROM events WHERE id > :a GROUP BY vehicle_id"),
-        {"a": after_event_id},
-    ).all()
-    return [(r[0], r[1]) for r in rows], max((r[2] for r in rows), default=after_event_id)
+def counts_in_ids(conn: Connection, after: int, upto: int,
+                  since: Sequence[datetime]) -> list[Any]:  # fmt: skip
+    """Per vehicle, over the events with ids in (after, upto]: (vehicle_id, all of them, then
+    for each of ``since`` those at or after it). One pass over a primary-key range."""
+    windows = "".join(f", count(*) FILTER (WHERE occurred_at >= :s{n})" for n in range(len(since)))
+    sql = f"SELECT vehicle_id, count(*){windows} FROM events WHERE id > :a AND id <= :b"
+    params = {"a": after, "b": upto, **{f"s{n}": s for n, s in enumerate(since)}}
+    return list(conn.execute(text(sql + " GROUP BY vehicle_id"), params))
+
+
+def counts_in_time(conn: Connection, upto: int, since: datetime,
+                   until: datetime | None = None) -> list[Any]:  # fmt: skip
+    """(vehicle_id, events) over the events with ids up to ``upto`` that happened in
+    [since, until): a window's counts, or what leaves it as time moves (a BRIN range scan
+    where events arrive in time order, as on a live marketplace)."""
+    bound = "" if until is None else " AND occurred_at < :u"
+    sql = f"SELECT vehicle_id, count(*) FROM events WHERE id <= :b AND occurred_at >= :s{bound}"
+    params = {"b": upto, "s": since, "u": until}
+    return list(conn.execute(text(sql + " GROUP BY vehicle_id"), params))
 
 
 def latest_event(conn: Connection) -> datetime | None:
