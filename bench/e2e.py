@@ -114,6 +114,7 @@ def run_scale(scale: float, n_requests: int) -> dict[str, float]:
             store = MilvusStore(uri)
             with stage("publish", out):
                 pub = publish(engine, store, trained.version, progress=False)
+            out["published_indexed"] = float(pub.indexed)
             out["published_vectors"] = pub.vectors
             store.close()
             env = {**os.environ, "FORECOURT_DATABASE_URL": url, "FORECOURT_MILVUS_URI": uri,

@@ -8,6 +8,7 @@ that server). Milvus Lite has no aliases, so the active version is switched in P
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,25 @@ class MilvusStore:
         if not self.lite:
             self.client.flush(name)
         return int(self.client.get_collection_stats(name)["row_count"])
+
+    def wait_indexed(self, name: str, *, timeout_s: float = 1800, poll_s: float = 1.0) -> bool:
+        """Wait until a server has built the ANN index over every flushed row (it builds in
+        the background; until then a search scans the unindexed segments, at many times the
+        CPU). True when built, False after ``timeout_s``; Milvus Lite has nothing to wait for."""
+        if self.lite:
+            return True
+        deadline = time.monotonic() + timeout_s
+        while True:
+            pending = 0
+            for index in self.client.list_indexes(name, field_name=VECTOR):
+                info = self.client.describe_index(name, index) or {}
+                pending += int(info.get("pending_index_rows", 0))
+                pending += info.get("state", "Finished") not in ("Finished", "IndexStateNone")
+            if not pending:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(poll_s)
 
     def vectors(self, name: str, ids: np.ndarray) -> dict[int, np.ndarray]:
         """The stored embeddings of ``ids`` (those present)."""

@@ -30,7 +30,7 @@ def test_e2e_at_a_thousandth_of_the_marketplace(server_url: str) -> None:
     [figures] = every["scales"]
     assert (figures["vehicles"], figures["users"], figures["events"]) == (1700, 100, 8000)
     assert figures["import_events_per_s"] > 0 and figures["train_examples"] > 0
-    assert 0 < figures["published_vectors"] <= 1700
+    assert 0 < figures["published_vectors"] <= 1700 and figures["published_indexed"] == 1
     assert 0 < figures["p50_ms_1"] <= figures["p99_ms_1"]
     assert min(figures["rps_1"], figures["rps_4"], figures["rps_16"]) > 0
     assert figures["api_peak_rss_mib"] > 50

@@ -2,10 +2,11 @@
 Milvus collection ``vehicles_v{N}``, a count check, then (by default) the switch of the
 active version in one transaction. A failure before the switch leaves the active version
 serving; the previous collection stays until garbage-collected, so a rollback is one
-activation."""
+activation. On a Milvus server the switch waits for the ANN index to be built."""
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from backend.services.indexing import collection_name, scalar_fields, write_vehi
 from backend.vectors.milvus import MilvusStore
 from models import checkpoint
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class PublishResult:
@@ -28,6 +31,7 @@ class PublishResult:
     vectors: int
     activated: bool
     seconds: float
+    indexed: bool = True  # False: the server was still building the ANN index at the end
 
 
 def publish(
@@ -58,9 +62,13 @@ def publish(
     count = store.count(name)
     if count != len(vehicles):
         raise RuntimeError(f"{name} holds {count} vectors, expected {len(vehicles)}")
+    # Serving before the index is built would scan: a version goes live indexed.
+    indexed = store.wait_indexed(name)
+    if not indexed:
+        log.warning("%s: the ANN index is still building; searches scan until it is done", name)
     with engine.begin() as conn:
         registry.published(conn, row.id, name, count)
         registry.synced(conn, row.id, snapshot)
         if activate:
             registry.activate(conn, row.id, require_published=True)
-    return PublishResult(row.id, name, count, activate, time.perf_counter() - started)
+    return PublishResult(row.id, name, count, activate, time.perf_counter() - started, indexed)
