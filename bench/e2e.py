@@ -1,8 +1,8 @@
 """End to end at a share of the original marketplace (100,000 users, 1.7M vehicles, 8M events).
 
-    pip install -e '.[server]'
-    python -m bench.e2e --scale 0.1                 # a few minutes
-    python -m bench.e2e --scale 0.1 --scale 1.0     # and the growth from 10% to 100%
+    make .venv/.installed                                      # with the `server` extra
+    .venv/bin/python -m bench.e2e --scale 0.1                  # about 4 minutes
+    .venv/bin/python -m bench.e2e --scale 0.1 --scale 1.0      # ~25 min: growth to 100%
 
 Per scale, in a scratch database on FORECOURT_DATABASE_URL's server (or the embedded one):
 simulate the marketplace -> import it (COPY) -> rebuild every profile -> train (one epoch)
