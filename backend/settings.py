@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     serve_model_ttl_s: float = Field(
         1.0, ge=0, description="How often serving re-reads which model version is active"
     )
+    serve_embedding_cache: int = Field(
+        1_000_000, ge=0,
+        description="ItemNet embeddings each API process keeps, by vehicle version (~0.4 KB each)",
+    )  # fmt: skip
 
     worker_concurrency: int = Field(2, gt=0, description="Task processes per Celery worker")
     worker_time_limit_s: int = Field(

@@ -24,7 +24,8 @@ def build_services(settings: Settings, *, jobs: JobRunner | None = None) -> Serv
         index=settings.milvus_index,
         search_timeout_s=settings.milvus_search_timeout_s,
     )
-    models = ModelCache(engine, ttl_s=settings.serve_model_ttl_s)
+    models = ModelCache(engine, ttl_s=settings.serve_model_ttl_s,
+                        embedding_cache=settings.serve_embedding_cache)  # fmt: skip
     attention = Attention(engine)
     recommender = Recommender(engine, store, models, attention,
                               exclude_viewed=settings.serve_exclude_viewed)  # fmt: skip

@@ -32,7 +32,9 @@ class ActiveModel:
     collection: str
     artefact: checkpoint.Artefact
     cfg: ProfileConfig = field(init=False)
-    cache_size: int = 200_000  # embeddings kept, by vehicle version (~256 bytes each at dim 64)
+    # Embeddings kept, by vehicle version: enough for the whole catalogue on sale, or
+    # candidates are re-read and re-embedded request after request.
+    cache_size: int = 1_000_000
     _cache: OrderedDict[int, np.ndarray] = field(init=False, default_factory=OrderedDict)
     _cache_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
@@ -89,8 +91,9 @@ class ModelCache:
     """The active model, re-read from the registry at most every ``ttl_s`` seconds; an
     artefact is loaded once per version (previous ones kept, so a rollback is instant)."""
 
-    def __init__(self, engine: Engine, *, ttl_s: float = 1.0) -> None:
-        self.engine, self.ttl_s = engine, ttl_s
+    def __init__(self, engine: Engine, *, ttl_s: float = 1.0,
+                 embedding_cache: int = 1_000_000) -> None:  # fmt: skip
+        self.engine, self.ttl_s, self.embedding_cache = engine, ttl_s, embedding_cache
         self._lock = threading.Lock()
         self._loaded: dict[int, ActiveModel] = {}
         self._current: ActiveModel | None = None
@@ -115,7 +118,7 @@ class ModelCache:
         if row is None:
             return None
         if row.id not in self._loaded:
-            self._loaded = {**self._loaded, row.id: load_model(row)}
+            self._loaded = {**self._loaded, row.id: load_model(row, self.embedding_cache)}
         return self._loaded[row.id]
 
 
@@ -128,5 +131,6 @@ def servable_row(engine: Engine) -> Any | None:
     return row
 
 
-def load_model(row: Any) -> ActiveModel:
-    return ActiveModel(row.id, row.collection, checkpoint.load(Path(row.artefact)))
+def load_model(row: Any, embedding_cache: int = 1_000_000) -> ActiveModel:
+    return ActiveModel(row.id, row.collection, checkpoint.load(Path(row.artefact)),
+                       cache_size=embedding_cache)  # fmt: skip
