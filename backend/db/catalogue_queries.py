@@ -108,7 +108,3 @@ def counts_in_time(conn: Connection, upto: int, since: datetime,
     sql = f"SELECT vehicle_id, count(*) FROM events WHERE id <= :b AND occurred_at >= :s{bound}"
     params = {"b": upto, "s": since, "u": until}
     return list(conn.execute(text(sql + " GROUP BY vehicle_id"), params))
-
-
-def latest_event(conn: Connection) -> datetime | None:
-    return conn.execute(text("SELECT max(occurred_at) FROM events")).scalar_one()

@@ -21,6 +21,10 @@ from models.nets import Nets
 from models.profiles import ProfileConfig
 from models.scoring import item_embeddings
 
+# Embeddings kept per process, by vehicle version: enough for the whole catalogue on sale, or
+# candidates are re-read and re-embedded request after request.
+EMBEDDING_CACHE = 1_000_000
+
 
 class NoActiveModel(LookupError):
     """Nothing to serve: no version is active, or the active one is not published."""
@@ -32,9 +36,7 @@ class ActiveModel:
     collection: str
     artefact: checkpoint.Artefact
     cfg: ProfileConfig = field(init=False)
-    # Embeddings kept, by vehicle version: enough for the whole catalogue on sale, or
-    # candidates are re-read and re-embedded request after request.
-    cache_size: int = 1_000_000
+    cache_size: int = EMBEDDING_CACHE
     _cache: OrderedDict[int, np.ndarray] = field(init=False, default_factory=OrderedDict)
     _cache_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
@@ -92,7 +94,7 @@ class ModelCache:
     artefact is loaded once per version (previous ones kept, so a rollback is instant)."""
 
     def __init__(self, engine: Engine, *, ttl_s: float = 1.0,
-                 embedding_cache: int = 1_000_000) -> None:  # fmt: skip
+                 embedding_cache: int = EMBEDDING_CACHE) -> None:  # fmt: skip
         self.engine, self.ttl_s, self.embedding_cache = engine, ttl_s, embedding_cache
         self._lock = threading.Lock()
         self._loaded: dict[int, ActiveModel] = {}
@@ -131,6 +133,6 @@ def servable_row(engine: Engine) -> Any | None:
     return row
 
 
-def load_model(row: Any, embedding_cache: int = 1_000_000) -> ActiveModel:
+def load_model(row: Any, embedding_cache: int = EMBEDDING_CACHE) -> ActiveModel:
     return ActiveModel(row.id, row.collection, checkpoint.load(Path(row.artefact)),
                        cache_size=embedding_cache)  # fmt: skip

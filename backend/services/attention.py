@@ -80,8 +80,8 @@ class Attention:
         if top > last:
             since = [now - timedelta(days=d) for d in in_pass]
             rows = cq.counts_in_ids(conn, last, top, since)
-            ids = np.array([r[0] for r in rows], np.int64)
-            ever = _plus(ever, ids, np.array([r[1] for r in rows], np.int64))
+            ids, total = _columns(rows)
+            ever = _plus(ever, ids, total)
             for n, d in enumerate(in_pass):
                 windows[d] = _plus(windows[d], ids, np.array([r[2 + n] for r in rows], np.int64))
         if before is not None and now > before:
